@@ -1,0 +1,39 @@
+# ofsted-qa: two commands from a clean clone: `make serve` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve test lint bench eval image image-test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)) || \
+	  echo "chromium could not be installed: browser tests will fail; install Debian's chromium package"
+	touch $(STAMP)
+
+serve: install
+	PORT=$(PORT) $(BIN)/ofsted-qa serve --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/mypy api indexer eval prompts
+
+bench: install
+	$(BIN)/ofsted-qa bench
+
+eval: install
+	$(BIN)/ofsted-qa eval
+
+clean:
+	rm -rf $(VENV) data/index

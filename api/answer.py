@@ -1,0 +1,304 @@
+"""Answering: question → scope → retrieve → rerank → compose an extractive answer → verify its citations.
+
+No LLM: every answer sentence is either a sentence copied from a cited paragraph or a grade read from a cited
+judgement table, so each one is traceable to the paragraph it came from. When the best paragraph scores below
+the refusal threshold, the answer says the reports do not cover the question and lists the closest paragraphs
+separately.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from api.citations import verify_citations
+from indexer.errors import QuestionError
+from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
+from indexer.parse import AREA_NAMES
+from indexer.settings import Settings
+from indexer.store import Filters, Index, tokenize
+from prompts import load
+
+if TYPE_CHECKING:
+    from indexer.embed import Embedder, Reranker
+
+_GRADE_INTENT = re.compile(
+    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rated|rating|ratings|overall effectiveness|ofsted rating)\b",
+    re.I,
+)
+_AREA_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("care_leavers", re.compile(r"care[- ]leav|leaving care|young adults? (?:who )?left care", re.I)),
+    ("in_care", re.compile(r"children in care|in care\b|looked[- ]after|\bCLA\b|\bLAC\b", re.I)),
+    ("help_and_protection", re.compile(r"help and protection|child protection|need help|protect", re.I)),
+    ("impact_of_leaders", re.compile(r"leader|leadership|management|managers", re.I)),
+    ("overall_effectiveness", re.compile(r"overall|overall effectiveness|whole service|as a whole", re.I)),
+]
+_IMPROVE_INTENT = re.compile(
+    r"(what (?:needs|need) to improve|needs? (?:to )?improv|areas? for improvement|improvement areas"
+    r"|recommendations|priority action|what should .* improve|what must .* improve)",
+    re.I,
+)
+_KIND_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("monitoring visit", re.compile(r"monitoring (?:visit|letter)", re.I)),
+    ("focused visit", re.compile(r"focused visit", re.I)),
+    ("inspection", re.compile(r"\binspection\b|\bILACS\b", re.I)),
+]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9'\"(])")
+
+
+@dataclass
+class Scope:
+    filters: Filters
+    note: str = ""  # why the scope is empty, when it is
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """Return the question stripped, or raise QuestionError saying what to change."""
+    q = question.strip()
+    if not q:
+        raise QuestionError("The question is empty. Type a question about the inspection reports.")
+    if len(q) > max_chars:
+        raise QuestionError(
+            f"Question is {len(q):,} characters; the limit is {max_chars:,} (OFSTED_QA_API__MAX_QUESTION_CHARS). "
+            "Shorten it to the point you want answered."
+        )
+    return q
+
+
+def report_name(report: Report) -> str:
+    """Return e.g. 'Peterborough inspection' for sentences and chips."""
+    return f"{report.local_authority or report.document_id} {report.kind}".strip()
+
+
+def format_dates(dates: list[dt.date]) -> str:
+    """Return '27 November to 8 December 2023' style text."""
+    if not dates:
+        return "dates not printed"
+    a, b = dates[0], dates[-1]
+    if a == b:
+        return f"{a.day} {a:%B %Y}"
+    if a.year == b.year:
+        return f"{a.day} {a:%B} to {b.day} {b:%B %Y}" if a.month != b.month else f"{a.day} to {b.day} {b:%B %Y}"
+    return f"{a.day} {a:%B %Y} to {b.day} {b:%B %Y}"
+
+
+def make_citation(index: Index, paragraph: Paragraph, score: float) -> Citation:
+    """Return the citation of a paragraph, with its report's metadata and links."""
+    report = index.reports[paragraph.document_id]
+    pdf = report.source_path.lower().endswith(".pdf")
+    return Citation(
+        document_id=paragraph.document_id,
+        paragraph=paragraph.label,
+        section=paragraph.section,
+        page=paragraph.page,
+        text=paragraph.text,
+        score=round(float(score), 4),
+        local_authority=report.local_authority,
+        kind=report.kind,
+        inspection_dates=report.inspection_dates,
+        title=report.title,
+        url=f"/reports/{paragraph.document_id}/paragraphs/{paragraph.label}",
+        pdf_url=(f"/reports/{paragraph.document_id}/pdf#page={paragraph.page or 1}" if pdf else None),
+    )
+
+
+def split_sentences(text: str) -> list[str]:
+    """Return the sentences of a paragraph; a bullet line counts as one sentence."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip().removeprefix("- ").strip()
+        out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope:
+    """Return the filters a question implies (kind, year, authority) on top of the caller's."""
+    base = filters or Filters()
+    reports = [r for r in index.reports.values() if index.mask(base.model_copy(update={"document_ids": [r.document_id]})).any()]
+    chosen = reports
+    notes = []
+    for kind, pattern in _KIND_WORDS:
+        if pattern.search(question) and base.kind is None:
+            same = [r for r in chosen if r.kind == kind]
+            if same:
+                chosen = same
+            elif kind != "inspection":
+                notes.append(f"a {kind}")
+                chosen = []
+            break
+    years = {int(y) for y in re.findall(r"\b(20[0-3]\d|19\d\d)\b", question)}
+    if years and chosen:
+        matching = [r for r in chosen if years & {d.year for d in [*r.inspection_dates, *([r.published] if r.published else [])]}]
+        if matching:
+            chosen = matching
+    authorities = {r.local_authority.lower() for r in index.reports.values() if r.local_authority}
+    named = {a for a in authorities if re.search(rf"\b{re.escape(a)}\b", question, re.I)}
+    if named and chosen:
+        chosen = [r for r in chosen if r.local_authority.lower() in named] or chosen
+    if len(chosen) == len(reports) and not notes:
+        return Scope(base)
+    return Scope(base.model_copy(update={"document_ids": [r.document_id for r in chosen]}), note=" and ".join(notes))
+
+
+def _latest(reports: list[Report]) -> list[Report]:
+    return sorted(reports, key=lambda r: (r.inspection_dates or [dt.date.min])[-1], reverse=True)
+
+
+def grade_areas(question: str) -> list[str]:
+    """Return the judgement areas a question names, in table order."""
+    return [area for area, pattern in _AREA_WORDS if pattern.search(question)]
+
+
+def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | None:
+    """Return an answer read from the judgement table, or None when the question is not about grades."""
+    if not _GRADE_INTENT.search(question):
+        return None
+    areas = grade_areas(question)
+    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    graded = _latest([r for r in in_scope if r.judgements])
+    if not graded:
+        return None
+    report = graded[0]
+    table = report.paragraph("judgements")
+    if table is None:
+        return None
+    wanted = [a for a in areas if a in report.judgements]
+    if not wanted:
+        if areas and "overall_effectiveness" not in areas:
+            return None  # names an area this report did not grade: let retrieval decide
+        wanted = ["overall_effectiveness"] if "overall_effectiveness" in report.judgements else []
+        if not wanted or not re.search(r"overall|judged|grade|rated|rating", question, re.I):
+            return None
+    citation = make_citation(index, table, 1.0)
+    template = load("grade")
+    sentences = [
+        Sentence(
+            text=template.format(report=report_name(report), dates=format_dates(report.inspection_dates),
+                                 area=AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:], grade=report.judgements[a].lower()),
+            citations=[0],
+        )
+        for a in wanted
+    ]
+    return Answer(question=question, answer=" ".join(s.text for s in sentences), answerable=True,
+                  sentences=sentences, citations=[citation])
+
+
+def compose_improve_answer(question: str, index: Index, scope: Scope) -> Answer | None:
+    """Return the report's 'What needs to improve' points, or None when not asked for."""
+    if not _IMPROVE_INTENT.search(question):
+        return None
+    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    for report in _latest(in_scope):
+        bullets = [p for p in report.paragraphs if p.label.startswith("improve-")]
+        if bullets:
+            citations = [make_citation(index, p, 1.0) for p in bullets]
+            sentences = [Sentence(text=p.text, citations=[i]) for i, p in enumerate(bullets)]
+            return Answer(question=question, answer=" ".join(s.text for s in sentences), answerable=True,
+                          sentences=sentences, citations=citations)
+    return None
+
+
+def rerank(question: str, hits: list[Hit], index: Index, reranker: Reranker | None, n: int) -> list[Hit]:
+    """Return the first `n` fused hits reordered by the cross-encoder's probability (n = 0: fused order)."""
+    if n <= 0 or reranker is None:
+        return hits
+    head = hits[:n]
+    passages = [_passage(index, h) for h in head]
+    scores = reranker.score(question, passages)
+    ranked = sorted(zip(scores, head, strict=True), key=lambda x: -x[0])
+    return [Hit(chunk=h.chunk, score=s, branch="reranked") for s, h in ranked]
+
+
+def _passage(index: Index, hit: Hit) -> str:
+    paragraph = index.paragraphs[(hit.chunk.document_id, hit.chunk.paragraph)]
+    return f"{paragraph.section}. {paragraph.text}" if paragraph.section else paragraph.text
+
+
+def pick_sentences(question: str, paragraph: Paragraph, limit: int) -> list[str]:
+    """Return up to `limit` sentences of a paragraph that share most words with the question, in text order."""
+    sentences = split_sentences(paragraph.text)
+    q = set(tokenize(question))
+    scored = []
+    for pos, s in enumerate(sentences):
+        words = set(tokenize(s))
+        overlap = len(q & words) / (len(q) ** 0.5 + 1e-9) if q else 0.0
+        scored.append((overlap - 0.01 * pos, pos, s))
+    best = sorted(scored, key=lambda x: -x[0])[:limit]
+    return [s for _, _, s in sorted(best, key=lambda x: x[1])]
+
+
+def answer_question(question: str, index: Index, embedder: Embedder, reranker: Reranker | None,
+                    settings: Settings, filters: Filters | None = None,
+                    history: list[Turn] | None = None, rerank_candidates: int | None = None) -> Answer:
+    """Return the cited answer to a question, or a refusal with the closest paragraphs."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    q = check_question(question, settings.api.max_question_chars)
+    scope = resolve_scope(q, index, filters)
+    if scope.filters.document_ids == []:
+        names = ", ".join(f"{report_name(r)} ({format_dates(r.inspection_dates)})" for r in index.reports.values())
+        text = load("out_of_scope").format(what=scope.note or "the question", reports=names)
+        return Answer(question=q, answer=text, answerable=False, sentences=[], citations=[],
+                      timings_ms={"total": _ms(t0)})
+    direct = compose_grade_answer(q, index, scope) or compose_improve_answer(q, index, scope)
+    if direct is not None:
+        checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
+        return checked.model_copy(update={"timings_ms": {"total": _ms(t0)}})
+
+    t = time.perf_counter()
+    vector = embedder.embed_query(q)
+    timings["embed"] = _ms(t)
+    t = time.perf_counter()
+    fused = index.search(q, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters)
+    timings["retrieve"] = _ms(t)
+    n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
+    t = time.perf_counter()
+    ranked = rerank(q, fused, index, reranker, n)
+    timings["rerank"] = _ms(t)
+    retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
+    answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
+    answer = verify_citations(answer, index, retrieved)
+    if answer.answerable and not answer.sentences:
+        answer = refusal(q, ranked, index, settings)
+    timings["total"] = _ms(t0)
+    return answer.model_copy(update={"timings_ms": timings})
+
+
+def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Settings, reranked: bool) -> Answer:
+    """Return an extractive answer from the top reranked paragraphs, or a refusal when none is good enough."""
+    cfg = settings.answer
+    if not ranked:
+        return refusal(question, ranked, index, settings)
+    top = ranked[0].score
+    threshold = cfg.min_paragraph_score if reranked else 0.0
+    if top < threshold:
+        return refusal(question, ranked, index, settings)
+    chosen = [h for h in ranked if h.score >= max(threshold, top * cfg.relative_score)][: cfg.max_paragraphs]
+    citations: list[Citation] = []
+    sentences: list[Sentence] = []
+    for rank, hit in enumerate(chosen):
+        paragraph = index.paragraphs[(hit.chunk.document_id, hit.chunk.paragraph)]
+        picked = pick_sentences(question, paragraph, 2 if rank == 0 else 1)
+        if not picked:
+            continue
+        citations.append(make_citation(index, paragraph, hit.score))
+        for s in picked:
+            if len(sentences) < cfg.max_sentences:
+                sentences.append(Sentence(text=s, citations=[len(citations) - 1]))
+    return Answer(question=question, answer=" ".join(s.text for s in sentences), answerable=bool(sentences),
+                  sentences=sentences, citations=citations)
+
+
+def refusal(question: str, ranked: list[Hit], index: Index, settings: Settings) -> Answer:
+    """Return the 'reports do not cover this' answer, with the closest paragraphs listed apart."""
+    closest = [make_citation(index, index.paragraphs[(h.chunk.document_id, h.chunk.paragraph)], h.score)
+               for h in ranked[: settings.answer.closest]]
+    return Answer(question=question, answer=load("refusal"), answerable=False, sentences=[], citations=[],
+                  closest=closest)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)

@@ -1,0 +1,56 @@
+"""Citation checks: every cited paragraph was retrieved, exists, and supports the sentence that cites it."""
+
+from __future__ import annotations
+
+import re
+
+from indexer.models import Answer, Citation, Sentence
+from indexer.parse import GRADES
+from indexer.store import Index
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def supports(sentence: str, citation: Citation) -> bool:
+    """Return whether a cited paragraph supports a sentence.
+
+    An extractive sentence must occur verbatim in the paragraph; a grade sentence must name a grade that the
+    cited judgement table prints.
+    """
+    s, text = _norm(sentence), _norm(citation.text)
+    if s.rstrip(".") in text:
+        return True
+    if citation.paragraph == "judgements":
+        grades = [g.lower() for g in GRADES if re.search(rf"\bjudged {re.escape(g.lower())}\b", s)]
+        return bool(grades) and all(g in text for g in grades)
+    return False
+
+
+def verify_citations(answer: Answer, index: Index, retrieved: set[tuple[str, str]]) -> Answer:
+    """Return the answer keeping only sentences whose citations were retrieved, exist and support them."""
+    if not answer.answerable:
+        return answer
+    kept: list[Sentence] = []
+    used: dict[int, int] = {}
+    citations: list[Citation] = []
+    for sentence in answer.sentences:
+        good = []
+        for i in sentence.citations:
+            c = answer.citations[i]
+            key = (c.document_id, c.paragraph)
+            paragraph = index.paragraphs.get(key)
+            if key in retrieved and paragraph is not None and paragraph.text == c.text and supports(sentence.text, c):
+                if i not in used:
+                    used[i] = len(citations)
+                    citations.append(c)
+                good.append(used[i])
+        if good:
+            kept.append(Sentence(text=sentence.text, citations=good))
+    return answer.model_copy(update={
+        "sentences": kept,
+        "citations": citations,
+        "answer": " ".join(s.text for s in kept),
+        "answerable": bool(kept),
+    })

@@ -1,0 +1,154 @@
+"""The `ofsted-qa` command: index, serve, ask, eval, bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer.errors import OfstedQAError
+from indexer.settings import Settings, get_settings
+
+app = typer.Typer(help="Questions answered from Ofsted reports, every sentence cited to its paragraph.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _settings(index: Path | None) -> Settings:
+    settings = get_settings()
+    if index is not None:
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index})})
+    return settings
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index directory (default: data/index).")]
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Report files (.pdf, .txt) or folders of them.")],
+    index: IndexOpt = None,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty index instead of adding to it.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write a per-file parse report (JSON) here.")] = None,
+) -> None:
+    """Index reports: parse, embed what changed, swap the new index in atomically."""
+    from tqdm import tqdm
+
+    from indexer.embed import Embedder, Reranker
+    from indexer.store import build_index
+
+    settings = _settings(index)
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        typer.echo(f"error: {p}: no such file or folder. Skipped.", err=True)
+    paths = [p for p in paths if p.exists()]
+    bars: dict[str, tqdm] = {}  # type: ignore[type-arg]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "parse" else "chunk",
+                                     file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    embedder, reranker = Embedder(settings.index.embed_batch_size), Reranker(settings.index.model_cache_dir)
+    try:
+        result = build_index(paths, settings.index.dir, embedder, reranker.name, reranker.sha256,
+                             settings.index.max_chunk_words, keep_existing=not fresh, progress=progress)
+    except OfstedQAError as exc:
+        _fail(exc)
+        return
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for failure in result.failures:
+        typer.echo(f"error: {failure}", err=True)
+    for note in result.duplicates:
+        typer.echo(f"note: {note}", err=True)
+    idx = result.index
+    if report is not None:
+        rows = [{"document_id": r.document_id, "aliases": r.aliases, "title": r.title,
+                 "local_authority": r.local_authority, "kind": r.kind,
+                 "inspection_dates": [d.isoformat() for d in r.inspection_dates],
+                 "published": r.published.isoformat() if r.published else None, "inspectors": r.inspectors,
+                 "judgements": r.judgements, "paragraphs": len(r.paragraphs), "warnings": r.warnings,
+                 "source": r.source_path} for r in idx.reports.values()]
+        report.write_text(json.dumps({"reports": rows, "failures": result.failures}, indent=2))
+    typer.echo(
+        f"Indexed {len(idx.reports)} reports, {len(idx.paragraphs)} paragraphs in {result.seconds:.1f} s "
+        f"({result.embedded} chunks embedded, {result.reused} unchanged; {len(result.failures) + len(missing)} "
+        f"files failed) → {settings.index.dir}"
+    )
+    if result.failures or missing:
+        raise typer.Exit(1 if not result.reports_added and not result.reports_unchanged else 0)
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(envvar="PORT", help="Port (default 8000, or $PORT).")] = None,
+) -> None:
+    """Serve the API and chat page; indexes the bundled reports on first start when no index exists."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = _settings(index)
+    build_default = index is None
+    app_ = create_app(settings, build_default=build_default)
+    h, p = host or settings.api.host, port or settings.api.port
+    typer.echo(f"ofsted-qa: serving on http://{h}:{p} (chat page at /, API docs at /docs)", err=True)
+    uvicorn.run(app_, host=h, port=p, log_level="info")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /ask body as JSON.")] = False,
+) -> None:
+    """Answer one question from the index, with its citations."""
+    from api.engine import Engine
+
+    settings = _settings(index)
+    try:
+        engine = Engine(settings)
+        engine.load(build_default=index is None)
+        answer = engine.ask(question)
+    except OfstedQAError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    typer.echo(answer.answer if not answer.answerable else "")
+    for sentence in answer.sentences:
+        refs = ", ".join(f"{answer.citations[i].document_id} ¶{answer.citations[i].paragraph}" for i in sentence.citations)
+        typer.echo(f"{sentence.text} [{refs}]")
+    if answer.closest:
+        typer.echo("Related, but not an answer:")
+        for c in answer.closest:
+            typer.echo(f"  {c.document_id} ¶{c.paragraph}: {c.text[:100]}…")
+
+
+def _mount_optional() -> None:
+    """Mount the eval and bench commands from the layer above, when present."""
+    try:
+        from eval.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
+_mount_optional()
+
+if __name__ == "__main__":
+    app()

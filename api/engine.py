@@ -1,0 +1,69 @@
+"""The engine: the loaded index and models, held once per process and passed to every request."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from api.answer import answer_question
+from indexer.embed import Embedder, Reranker
+from indexer.errors import IndexNotFoundError
+from indexer.models import Answer, Turn
+from indexer.settings import Settings
+from indexer.store import BuildResult, Filters, Index, build_index
+
+log = logging.getLogger("ofsted_qa")
+
+
+class Engine:
+    """Index + embedder + reranker, loaded once; answers questions and rebuilds the index."""
+
+    def __init__(self, settings: Settings, index: Index | None = None,
+                 embedder: Embedder | None = None, reranker: Reranker | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.index.embed_batch_size)
+        self.reranker = reranker or Reranker(settings.index.model_cache_dir)
+        self.index = index
+        self._lock = threading.Lock()
+
+    def load(self, build_default: bool = True) -> Index:
+        """Load the index; when it is missing and is the default, build it from the bundled corpus."""
+        index_dir = self.settings.index.dir
+        try:
+            self.index = Index.load(index_dir)
+        except IndexNotFoundError:
+            if not build_default:
+                raise
+            log.info("No index in %s: indexing the bundled reports in %s", index_dir, self.settings.index.corpus_dir)
+            self.build([self.settings.index.corpus_dir])
+        assert self.index is not None
+        return self.index
+
+    def build(self, paths: list[Path], keep_existing: bool = True) -> BuildResult:
+        """Index files into the engine's index directory and swap the new index in."""
+        with self._lock:
+            result = build_index(paths, self.settings.index.dir, self.embedder, self.reranker.name,
+                                 self.reranker.sha256, self.settings.index.max_chunk_words, keep_existing)
+            self.index = result.index
+            return result
+
+    def require_index(self) -> Index:
+        """Return the loaded index or raise IndexNotFoundError saying how to build one."""
+        if self.index is None:
+            raise IndexNotFoundError(
+                f"No index is loaded from {self.settings.index.dir}. Build one with: "
+                f"ofsted-qa index reports/ --index {self.settings.index.dir}"
+            )
+        return self.index
+
+    def warm_up(self) -> None:
+        """Load both models now rather than on the first question."""
+        self.embedder.embed_query("warm up")
+        self.reranker.score("warm up", ["warm up"])
+
+    def ask(self, question: str, filters: Filters | None = None, history: list[Turn] | None = None,
+            rerank_candidates: int | None = None) -> Answer:
+        """Return the cited answer to a question."""
+        return answer_question(question, self.require_index(), self.embedder, self.reranker, self.settings,
+                               filters=filters, history=history, rerank_candidates=rerank_candidates)

@@ -1,0 +1,1 @@
+"""Indexer: report file → paragraphs → chunks → index on disk, and searching that index."""

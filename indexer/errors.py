@@ -1,0 +1,33 @@
+"""The project's exceptions; every message names the thing, says what is wrong and what to do.
+
+    OfstedQAError
+    ├── ReportParseError      a file could not be read as a report
+    ├── IndexNotFoundError    no index where one was expected
+    ├── IndexMismatchError    an index built with other models or settings
+    ├── NotFoundError         an unknown report, paragraph or filter value
+    └── QuestionError         an empty or over-long question
+"""
+
+
+class OfstedQAError(Exception):
+    """Base class: the message is one sentence a user can act on."""
+
+
+class ReportParseError(OfstedQAError):
+    """A file could not be parsed as an Ofsted report."""
+
+
+class IndexNotFoundError(OfstedQAError):
+    """No index in the expected directory."""
+
+
+class IndexMismatchError(OfstedQAError):
+    """The index on disk was built with another model or incompatible settings."""
+
+
+class NotFoundError(OfstedQAError):
+    """An unknown report, paragraph or filter value."""
+
+
+class QuestionError(OfstedQAError):
+    """The question is empty or too long."""

@@ -1,0 +1,156 @@
+"""The shared vocabulary: reports, paragraphs, chunks, hits, citations and answers, spoken by every layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["inspection", "monitoring visit", "focused visit", "other"]
+Branch = Literal["bm25", "dense", "fused", "reranked", "history"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Paragraph(Frozen):
+    document_id: str = Field(description="The report's id: its file name's stem, lower-cased.")
+    label: str = Field(
+        description="Printed number ('11'); 'p1'… for unnumbered paragraphs; 'header'; 'judgements'; 'improve-1'…"
+    )
+    section: str = Field(default="", description="The heading of the section the paragraph sits under.")
+    page: int | None = Field(default=None, description="PDF page (1-based) where the paragraph starts.")
+    text: str = Field(description="The paragraph's full text, with wrapped lines joined.")
+
+    @property
+    def ref(self) -> str:
+        """Return the paragraph's reference, e.g. 'peterborough-ilacs-2023#11'."""
+        return f"{self.document_id}#{self.label}"
+
+
+class Report(Frozen):
+    document_id: str = Field(description="The file name's stem, lower-cased.")
+    aliases: list[str] = Field(default_factory=list, description="Other ids the same report was indexed under.")
+    title: str = Field(default="", description="The report's printed title.")
+    local_authority: str = Field(default="", description="Local authority inspected, e.g. 'Peterborough'.")
+    kind: Kind = Field(default="other", description="Inspection, monitoring visit, focused visit…")
+    inspection_dates: list[dt.date] = Field(
+        default_factory=list, description="First and last day of the inspection or visit."
+    )
+    published: dt.date | None = Field(default=None, description="Publication or letter date where printed.")
+    inspectors: list[str] = Field(default_factory=list, description="Lead inspector first, then the others.")
+    judgements: dict[str, str] = Field(
+        default_factory=dict, description="Judgement area → grade, from the judgement table."
+    )
+    source_path: str = Field(default="", description="The file the report was parsed from.")
+    source_sha256: str = Field(default="", description="Hash of the source file's bytes.")
+    paragraphs: list[Paragraph] = Field(default_factory=list, description="Paragraphs in reading order.")
+    warnings: list[str] = Field(default_factory=list, description="What the parser noticed but could not fix.")
+
+    def paragraph(self, label: str) -> Paragraph | None:
+        """Return the paragraph with this label, or None."""
+        return next((p for p in self.paragraphs if p.label == label), None)
+
+    @property
+    def identity(self) -> tuple[str, str, tuple[dt.date, ...]]:
+        """Return what makes two files the same report: authority, kind and inspection dates."""
+        return (self.local_authority.lower(), self.kind, tuple(self.inspection_dates))
+
+
+class ReportSummary(Frozen):
+    """A report without its paragraphs: what /reports lists."""
+
+    document_id: str = Field(description="The report's id.")
+    aliases: list[str] = Field(default_factory=list, description="Other ids of the same report.")
+    title: str = Field(description="The report's printed title.")
+    local_authority: str = Field(description="Local authority inspected.")
+    kind: Kind = Field(description="Inspection, monitoring visit, focused visit…")
+    inspection_dates: list[dt.date] = Field(description="First and last day of the inspection or visit.")
+    published: dt.date | None = Field(description="Publication or letter date where printed.")
+    inspectors: list[str] = Field(description="Lead inspector first.")
+    judgements: dict[str, str] = Field(description="Judgement area → grade.")
+    paragraphs: int = Field(description="Number of paragraphs indexed.")
+    has_pdf: bool = Field(default=False, description="Whether the original PDF can be served.")
+
+    @classmethod
+    def of(cls, report: Report) -> ReportSummary:
+        """Return the summary of a report."""
+        return cls(
+            document_id=report.document_id,
+            aliases=report.aliases,
+            title=report.title,
+            local_authority=report.local_authority,
+            kind=report.kind,
+            inspection_dates=report.inspection_dates,
+            published=report.published,
+            inspectors=report.inspectors,
+            judgements=report.judgements,
+            paragraphs=len(report.paragraphs),
+            has_pdf=report.source_path.lower().endswith(".pdf"),
+        )
+
+
+class Chunk(Frozen):
+    id: str = Field(description="Content hash of the embedded text and its paragraph reference.")
+    document_id: str = Field(description="The report's id.")
+    paragraph: str = Field(description="The cited paragraph's label.")
+    window: int = Field(default=0, description="Window number when a long paragraph is split.")
+    text: str = Field(description="Text as embedded: report and section context, then the paragraph text.")
+
+    @staticmethod
+    def make_id(document_id: str, paragraph: str, window: int, text: str) -> str:
+        """Return a stable content hash for a chunk."""
+        h = hashlib.sha256(f"{document_id}\x00{paragraph}\x00{window}\x00{text}".encode())
+        return h.hexdigest()[:16]
+
+
+class Hit(Frozen):
+    chunk: Chunk = Field(description="The chunk retrieved.")
+    score: float = Field(description="Score from the branch that produced the hit (higher is better).")
+    branch: Branch = Field(description="bm25, dense, fused or reranked.")
+
+
+class Citation(Frozen):
+    document_id: str = Field(description="The report's id.")
+    paragraph: str = Field(description="The paragraph's label, as printed ('11') or derived ('p3').")
+    section: str = Field(description="Section heading of the paragraph.")
+    page: int | None = Field(description="PDF page of the paragraph, where known.")
+    text: str = Field(description="The paragraph's full text.")
+    score: float = Field(description="Relevance score (cross-encoder sigmoid when reranked, else fused score).")
+    local_authority: str = Field(description="Local authority of the report.")
+    kind: Kind = Field(description="Kind of report.")
+    inspection_dates: list[dt.date] = Field(description="First and last day of the inspection or visit.")
+    title: str = Field(default="", description="The report's title.")
+    url: str = Field(default="", description="This paragraph's own URL on the API.")
+    pdf_url: str | None = Field(default=None, description="The original PDF, opened at the paragraph's page.")
+
+
+class CitationRef(Frozen):
+    document_id: str = Field(description="The report's id.")
+    paragraph: str = Field(description="The paragraph's label.")
+
+
+class Turn(Frozen):
+    question: str = Field(description="An earlier question.")
+    answer: str = Field(default="", description="The answer given to it.")
+    citations: list[CitationRef] = Field(default_factory=list, description="What that answer cited.")
+
+
+class Sentence(Frozen):
+    text: str = Field(description="One sentence of the answer.")
+    citations: list[int] = Field(description="Indexes into the answer's citations supporting this sentence.")
+
+
+class Answer(Frozen):
+    question: str = Field(default="", description="The question answered.")
+    answer: str = Field(description="The answer text: the sentences joined.")
+    answerable: bool = Field(description="False when the reports do not cover the question.")
+    sentences: list[Sentence] = Field(description="Answer sentences, each with its citations.")
+    citations: list[Citation] = Field(description="Paragraphs cited by the sentences.")
+    closest: list[Citation] = Field(
+        default_factory=list, description="Closest paragraphs when refusing; never counted as citations."
+    )
+    timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")

@@ -1,0 +1,538 @@
+"""Parsing: a report file (PDF or extracted text) → Report with labelled paragraphs, sections, pages and grades.
+
+Both inputs go through one path: the PDF front end turns positioned characters into the same marked-up lines
+the text files have (`# title`, `## heading`, `- bullet`, tab-separated table rows, blank lines between
+blocks), each line tagged with its page; `parse_lines` then segments, labels and reads metadata. Pure: no I/O
+beyond reading the one file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.errors import ReportParseError
+from indexer.models import Kind, Paragraph, Report
+
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split()
+    )
+}
+GRADES = ("Outstanding", "Good", "Requires improvement to be good", "Inadequate")
+# Canonical judgement areas, matched by key words in the printed row (2018-2026 ILACS wording).
+AREAS: list[tuple[str, re.Pattern[str]]] = [
+    ("impact_of_leaders", re.compile(r"impact of leaders", re.I)),
+    ("help_and_protection", re.compile(r"need help and protection", re.I)),
+    ("in_care", re.compile(r"children in care|looked after", re.I)),
+    ("care_leavers", re.compile(r"care leavers", re.I)),
+    ("overall_effectiveness", re.compile(r"overall effectiveness", re.I)),
+]
+AREA_NAMES = {
+    "impact_of_leaders": "The impact of leaders on social work practice with children and families",
+    "help_and_protection": "The experiences and progress of children who need help and protection",
+    "in_care": "The experiences and progress of children in care",
+    "care_leavers": "The experiences and progress of care leavers",
+    "overall_effectiveness": "Overall effectiveness",
+}
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u00a0": " "})
+_TERMINAL = re.compile(r"[.!?:;)\"']\s*$")
+_NUMBERED = re.compile(r"^(\d{1,3})\.\s+(\S.*)$")
+_BULLET = re.compile(r"^(?:[-*\u2022\u25aa\u25fc\u25a0\uf0a7\uf0b7]|\u25cf)\s+(.*)$")
+_GRADE_CELL = re.compile(
+    r"(Requires improvement(?: to be good)?|to be good|Inadequate|Good|Outstanding|Not (?:applicable|graded)"
+    r"|Not judged|Requires improvement to|be good)",
+    re.I,
+)
+_DATE_LINE = re.compile(r"^(\d{1,2}) ([A-Z][a-z]+) (\d{4})$")
+_BOILERPLATE_START = re.compile(
+    r"^(The Office for Standards in Education, Children's Services and Skills \(Ofsted\) regulates"
+    r"|Ofsted will consider any representations"
+    r"|Yours sincerely|Yours faithfully)",
+    re.I,
+)
+_BOILERPLATE_LINE = re.compile(
+    r"^(I am copying this letter to|If you would like a copy of this document|You may reuse this information"
+    r"|This report is available at|Interested in our work|Piccadilly Gate|© Crown copyright|Crown copyright"
+    r"|Reference no\.?|Ofsted$|Textphone|T 0300 123 1231|enquiries@ofsted|www\.gov\.uk/ofsted)",
+    re.I,
+)
+
+
+@dataclass
+class Line:
+    """One line of marked-up text with the page it was printed on (None for text files)."""
+
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class Block:
+    kind: str  # title, heading, text, numbered, bullet, table, date, blank
+    text: str
+    page: int | None
+    number: str = ""
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def document_id_for(path: Path) -> str:
+    """Return the document id of a report file: its stem, lower-cased."""
+    return path.stem.lower()
+
+
+def parse_report(path: Path) -> Report:
+    """Return the Report parsed from a .pdf or .txt/.md file, or raise ReportParseError saying why not."""
+    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReportParseError(f"{path}: cannot be read ({exc.strerror}). Check the path and permissions.") from exc
+    if suffix == ".pdf":
+        lines = pdf_lines(path)
+    elif suffix in {".txt", ".md"}:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReportParseError(f"{path}: not UTF-8 text. Save it as UTF-8 or index the PDF instead.") from exc
+        lines = [Line(t) for t in text.splitlines()]
+    else:
+        raise ReportParseError(f"{path}: unsupported file type '{suffix}'. Index .pdf or .txt files.")
+    report = parse_lines(lines, document_id_for(path), source=str(path))
+    if not any(p.label not in {"header", "judgements"} for p in report.paragraphs):
+        raise ReportParseError(
+            f"{path}: no report paragraphs found (a scanned image, or not an Ofsted report?). Skipped."
+        )
+    return report.model_copy(update={"source_sha256": hashlib.sha256(data).hexdigest()})
+
+
+def parse_text(text: str, document_id: str) -> Report:
+    """Return the Report parsed from extracted text."""
+    return parse_lines([Line(t) for t in text.splitlines()], document_id)
+
+
+# ---------------------------------------------------------------- PDF front end
+
+
+def _line_record(raw: dict[str, Any]) -> dict[str, Any]:
+    chars = [c for c in raw["chars"] if c["text"].strip()]
+    sizes = [float(c["size"]) for c in chars] or [0.0]
+    bold = sum(1 for c in chars if "bold" in c["fontname"].lower()) / max(1, len(chars))
+    return {
+        "text": raw["text"].strip(),
+        "x0": float(raw["x0"]),
+        "top": float(raw["top"]),
+        "bottom": float(raw["bottom"]),
+        "size": max(Counter(round(s) for s in sizes).most_common(1)[0][0], 1),
+        "bold": bold,
+        "chars": chars,
+    }
+
+
+def _is_furniture(rec: dict[str, Any], height: float, repeated: set[str]) -> bool:
+    """Page furniture: running headers/footers, page numbers, repeated lines near the edges."""
+    near_edge = rec["top"] > height * 0.88 or rec["bottom"] < height * 0.09
+    if not near_edge:
+        return False
+    text = rec["text"]
+    return rec["size"] < 10 or text.isdigit() or re.sub(r"\d+", "#", text) in repeated
+
+
+def pdf_lines(path: Path) -> list[Line]:
+    """Return the marked-up lines of a PDF (headings, bullets, table rows, blank lines), each with its page."""
+    import pdfplumber  # imported here so `ofsted-qa --help` stays instant
+
+    try:
+        pdf = pdfplumber.open(path)
+    except Exception as exc:  # pdfminer raises many types for broken files
+        raise ReportParseError(f"{path}: not a readable PDF ({type(exc).__name__}). Skipped.") from exc
+    with pdf:
+        pages: list[tuple[float, list[dict[str, Any]]]] = []
+        try:
+            for page in pdf.pages:
+                recs = [_line_record(r) for r in page.extract_text_lines(return_chars=True)]
+                pages.append((float(page.height), [r for r in recs if r["text"]]))
+        except Exception as exc:
+            raise ReportParseError(f"{path}: the PDF could not be read ({exc}). Skipped.") from exc
+    # lines repeated on several pages near an edge are running headers or footers
+    edge_counts: Counter[str] = Counter()
+    for height, recs in pages:
+        for key in {re.sub(r"\d+", "#", r["text"]) for r in recs if r["top"] > height * 0.88 or r["bottom"] < height * 0.09}:
+            edge_counts[key] += 1
+    repeated = {k for k, n in edge_counts.items() if n >= 2}
+    body_size = Counter(r["size"] for _, recs in pages for r in recs).most_common(1)
+    base = body_size[0][0] if body_size else 12
+    out: list[Line] = []
+    for page_no, (height, recs) in enumerate(pages, start=1):
+        out.append(Line("", page_no))
+        prev: dict[str, Any] | None = None
+        table_split: float | None = None
+        for rec in recs:
+            if _is_furniture(rec, height, repeated):
+                continue
+            gap = rec["top"] - prev["bottom"] if prev else 99.0
+            if gap > 0.6 * rec["size"]:
+                out.append(Line("", page_no))
+            text = rec["text"]
+            is_heading = rec["bold"] > 0.85 and not _NUMBERED.match(text) and len(text) < 160
+            if re.fullmatch(r"Judgements?\s+Grades?", text):
+                # the judgement table: split every later row at the grade column
+                grade_chars = [c for c in rec["chars"] if c["text"] == "G"]
+                table_split = float(grade_chars[-1]["x0"]) - 4 if grade_chars else None
+                out.append(Line("Judgement\tGrade", page_no))
+                prev = rec
+                continue
+            if table_split is not None:
+                right_txt = _words_from_chars([c for c in rec["chars"] if c["x0"] >= table_split])
+                if _GRADE_CELL.fullmatch(right_txt) or (not right_txt and gap < 0.6 * rec["size"]):
+                    left_txt = _words_from_chars([c for c in rec["chars"] if c["x0"] < table_split])
+                    out.append(Line(f"{left_txt}\t{right_txt}", page_no))
+                    prev = rec
+                    continue
+                table_split = None
+            if rec["size"] >= base + 8 and page_no == 1:
+                text = "# " + text
+            elif is_heading:
+                text = "## " + text
+            out.append(Line(text, page_no))
+            prev = rec
+    return out
+
+
+def _words_from_chars(chars: list[dict[str, Any]]) -> str:
+    """Join characters into words, inserting a space where the horizontal gap is wide."""
+    out: list[str] = []
+    prev: dict[str, Any] | None = None
+    for c in sorted(chars, key=lambda c: c["x0"]):
+        if prev is not None and float(c["x0"]) - float(prev["x1"]) > 0.2 * float(c["size"]):
+            out.append(" ")
+        out.append(c["text"])
+        prev = c
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+# ---------------------------------------------------------------- text → blocks
+
+
+def clean_line(text: str) -> str:
+    """Return a line without markdown/HTML emphasis, link syntax and typographic quotes."""
+    t = text.translate(_QUOTES).rstrip(" \r\n")
+    t = re.sub(r"</?b>", "", t)
+    t = t.replace("**", "")
+    t = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", t)
+    t = re.sub(r"<(https?://[^>]+)>", r"\1", t)
+    return t
+
+
+def join_wrapped(head: str, tail: str) -> str:
+    """Join a line to the next one; a compound split after its hyphen ('over-' / 'reliant') keeps it."""
+    if re.search(r"[A-Za-z]-$", head):
+        return head + tail
+    return head + " " + tail
+
+
+def make_blocks(lines: Iterable[Line]) -> list[Block]:
+    """Group marked-up lines into blocks: title, heading, text, numbered, bullet, table rows, blank."""
+    blocks: list[Block] = []
+    current: Block | None = None
+
+    def flush() -> None:
+        nonlocal current
+        if current is not None:
+            current.text = re.sub(r"\s+", " ", current.text).strip()
+            blocks.append(current)
+            current = None
+
+    for line in lines:
+        raw = clean_line(line.text)
+        text = raw.strip()
+        if not text:
+            flush()
+            if blocks and blocks[-1].kind != "blank":
+                blocks.append(Block("blank", "", line.page))
+            continue
+        if "\t" in raw:
+            flush()
+            left, _, right = raw.partition("\t")
+            blocks.append(Block("table", text, line.page, rows=[(left.strip(), right.strip())]))
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*)$", text)
+        if heading:
+            level = len(heading.group(1))
+            body = heading.group(2).strip()
+            if current is not None and current.kind in {"heading", "title"} and current.number == str(level):
+                current.text += " " + body  # a heading wrapped over two lines
+                continue
+            flush()
+            current = Block("title" if level == 1 else "heading", body, line.page, number=str(level))
+            continue
+        numbered = _NUMBERED.match(text)
+        bullet = _BULLET.match(text)
+        if numbered:
+            flush()
+            current = Block("numbered", numbered.group(2), line.page, number=numbered.group(1))
+        elif bullet:
+            flush()
+            current = Block("bullet", bullet.group(1), line.page)
+        elif _DATE_LINE.match(text) and current is None:
+            blocks.append(Block("date", text, line.page))
+        elif current is not None and current.kind in {"heading", "title"}:
+            flush()
+            current = Block("text", text, line.page)
+        elif current is None:
+            current = Block("text", text, line.page)
+        else:
+            current.text = join_wrapped(current.text, text)
+    flush()
+    return blocks
+
+
+# ---------------------------------------------------------------- blocks → report
+
+
+def _continues(prev: Block, nxt: Block) -> bool:
+    """Whether `nxt` is the rest of `prev`, split by a page break or a stray blank line."""
+    if prev.kind not in {"text", "numbered", "bullet"} or nxt.kind != "text":
+        return False
+    if _TERMINAL.search(prev.text):
+        return False
+    return bool(nxt.text)
+
+
+def _parse_date(day: str, month: str, year: str) -> dt.date | None:
+    m = MONTHS.get(month.lower())
+    if not m:
+        return None
+    try:
+        return dt.date(int(year), m, int(day))
+    except ValueError:
+        return None
+
+
+_RANGE = re.compile(
+    r"(\d{1,2})(?:st|nd|rd|th)?(?:\s+([A-Z][a-z]+))?(?:\s+(\d{4}))?\s*(?:to|and|-|until)\s*"
+    r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Z][a-z]+)\s+(\d{4})"
+)
+_SINGLE = re.compile(r"\bon\s+(\d{1,2})(?:st|nd|rd|th)?\s+([A-Z][a-z]+)\s+(\d{4})")
+
+
+def parse_date_range(text: str) -> list[dt.date]:
+    """Return [first, last] day of a printed range such as '27 November to 8 December 2023'."""
+    m = _RANGE.search(text)
+    if m:
+        d1, m1, y1, d2, m2, y2 = m.groups()
+        end = _parse_date(d2, m2, y2)
+        start = _parse_date(d1, m1 or m2, y1 or y2)
+        if start and end:
+            if start > end and y1 is None:  # '28 December to 3 January 2024'
+                start = _parse_date(d1, m1 or m2, str(int(y2) - 1))
+            return [d for d in (start, end) if d]
+    m = _SINGLE.search(text)
+    if m:
+        d = _parse_date(*m.groups())
+        if d:
+            return [d, d]
+    return []
+
+
+def _kind_and_authority(title: str) -> tuple[Kind, str]:
+    t = title.strip()
+    patterns: list[tuple[Kind, str]] = [
+        ("inspection", r"^Inspection of (.+?)(?: local authority)? children's services"),
+        ("inspection", r"^(.+?) Inspection of services for children in need of help and protection"),
+        ("monitoring visit", r"^Monitoring visit (?:to|of) (.+?)(?: local authority)? children's services"),
+        ("focused visit", r"^Focused visit (?:to|of) (.+?)(?: local authority)? children's services"),
+    ]
+    for kind, pat in patterns:
+        m = re.search(pat, t, re.I)
+        if m:
+            return kind, m.group(1).strip()
+    return "other", ""
+
+
+def _split_names(text: str) -> list[str]:
+    names = re.split(r",\s*|\s+and\s+", text.strip().rstrip("."))
+    return [n.strip() for n in names if n.strip() and not re.search(r"Inspector|HMI", n)]
+
+
+def _judgement_rows(blocks: list[Block]) -> list[tuple[str, str]]:
+    """Merge wrapped table lines into (area, grade) rows."""
+    rows: list[tuple[str, str]] = []
+    for block in blocks:
+        for left, right in block.rows:
+            if re.fullmatch(r"Judgements?", left, re.I):
+                continue
+            if right or not rows:
+                rows.append((left, right))
+            else:
+                area, grade = rows[-1]
+                rows[-1] = (f"{area} {left}".strip(), grade)
+    return rows
+
+
+def _grades(rows: list[tuple[str, str]]) -> dict[str, str]:
+    grades: dict[str, str] = {}
+    for area, grade in rows:
+        key = next((k for k, pat in AREAS if pat.search(area)), None)
+        norm = next((g for g in GRADES if g.lower() == grade.strip().lower()), None)
+        if key and norm:
+            grades[key] = norm
+    return grades
+
+
+def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report:
+    """Return the Report read from marked-up lines: labels, sections, pages, grades and metadata."""
+    blocks = make_blocks(lines)
+    title = ""
+    header_lines: list[str] = []
+    header_page: int | None = None
+    inspectors: list[str] = []
+    dates: list[dt.date] = []
+    published: dt.date | None = None
+    table_blocks: list[Block] = []
+    table_page: int | None = None
+    is_letter = any(b.kind == "text" and re.match(r"^Dear\b", b.text) for b in blocks)
+    in_letter_body = not is_letter
+    warnings: list[str] = []
+
+    paragraphs: list[tuple[str, Block, str]] = []  # (label-kind, block, section)
+    section = ""
+    bullet_list = ""  # improve / priority when under such a heading
+    prev_content: Block | None = None
+    absorbing = False
+    date_text = ""
+    for block in blocks:
+        if block.kind == "blank":
+            continue
+        text = block.text
+        if _BOILERPLATE_START.match(text):
+            break
+        if _BOILERPLATE_LINE.match(text):
+            continue
+        if block.kind == "date":
+            if published is None and not in_letter_body:
+                found = parse_date_range("on " + text)
+                published = found[0] if found else None
+                date_text = text
+            continue
+        if block.kind == "table":
+            table_blocks.append(block)
+            table_page = table_page or block.page
+            continue
+        if not in_letter_body:
+            if re.match(r"^Dear\b", text):
+                in_letter_body = True
+            continue
+        m = re.match(
+            r"^(Inspection dates?|Lead inspectors?|Inspectors?|Date of (?:visit|inspection))\s*:\s*(.*)$", text, re.I
+        )
+        if m and not paragraphs:
+            header_lines.append(text)
+            header_page = header_page or block.page
+            if "date" in m.group(1).lower():
+                dates = parse_date_range(m.group(2)) or dates
+            else:
+                inspectors.extend(_split_names(m.group(2)))
+            continue
+        if block.kind in {"title", "heading"}:
+            kind, _ = _kind_and_authority(text)
+            if not title and (block.kind == "title" or kind != "other"):
+                title = text
+                header_lines.append(text)
+                if date_text:
+                    header_lines.append(date_text)
+                header_page = block.page
+                continue
+            section = text
+            low = text.lower()
+            bullet_list = (
+                "improve" if "what needs to improve" in low else "priority" if "priority action" in low else ""
+            )
+            prev_content = None
+            continue
+        if prev_content is not None and _continues(prev_content, block):
+            prev_content.text = join_wrapped(prev_content.text, text)
+            continue
+        if block.kind == "bullet" and not bullet_list and prev_content is not None and (
+            absorbing or prev_content.text.endswith(":")
+        ):
+            prev_content.text += "\n- " + text  # a lead-in sentence and its bullets are one paragraph
+            absorbing = True
+            continue
+        absorbing = False
+        label_kind = "numbered" if block.kind == "numbered" else (bullet_list or "p") if block.kind == "bullet" else "p"
+        paragraphs.append((label_kind, block, section))
+        prev_content = block
+
+    kind, local_authority = _kind_and_authority(title)
+    if not dates:
+        for _, block, _ in paragraphs[:3]:
+            if re.search(r"(visit|inspection)", block.text, re.I):
+                dates = parse_date_range(block.text)
+                if dates:
+                    break
+    if not inspectors:
+        for _, block, _ in paragraphs[:4]:
+            m = re.search(r"inspectors? for this (?:visit|inspection) (?:were|was) ([^.]+)\.", block.text, re.I)
+            if m:
+                inspectors = _split_names(m.group(1))
+                break
+    if published is None:
+        m = re.search(r"(\d{4})-(\d{2})-(\d{2})$", document_id)
+        if m:
+            published = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+    out: list[Paragraph] = []
+    if header_lines:
+        out.append(Paragraph(document_id=document_id, label="header", section="", page=header_page,
+                             text="\n".join(header_lines)))
+    rows = _judgement_rows(table_blocks)
+    grades = _grades(rows)
+    if rows:
+        out.append(Paragraph(document_id=document_id, label="judgements", section="Judgements", page=table_page,
+                             text="\n".join(f"{a}: {g}" for a, g in rows if g)))
+    counters: Counter[str] = Counter()
+    seen: set[str] = set()
+    for label_kind, block, sec in paragraphs:
+        if label_kind == "numbered":
+            label = block.number
+            if label in seen:
+                warnings.append(f"paragraph number {label} printed twice; the second is labelled {label}-2")
+                label = f"{label}-2"
+        else:
+            counters[label_kind] += 1
+            label = f"{label_kind}{counters[label_kind]}" if label_kind == "p" else f"{label_kind}-{counters[label_kind]}"
+        seen.add(label)
+        text = re.sub(r"[ \t]+", " ", block.text).strip()
+        out.append(Paragraph(document_id=document_id, label=label, section=sec, page=block.page, text=text))
+    numbers = sorted(int(p.label) for p in out if p.label.isdigit())
+    if numbers:
+        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        if missing:
+            warnings.append(f"numbered paragraphs missing: {', '.join(map(str, missing))}")
+    if not title:
+        warnings.append("no report title found: authority and kind unknown")
+    return Report(
+        document_id=document_id,
+        title=title,
+        local_authority=local_authority,
+        kind=kind,
+        inspection_dates=dates,
+        published=published,
+        inspectors=inspectors,
+        judgements=grades,
+        source_path=source,
+        paragraphs=out,
+        warnings=warnings,
+    )

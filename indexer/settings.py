@@ -1,0 +1,73 @@
+"""The one Settings class, read from OFSTED_QA_* environment variables (nested with '__')."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class IndexSettings(BaseModel):
+    dir: Path = Field(default=REPO_ROOT / "data" / "index", description="Where the index lives.")
+    corpus_dir: Path = Field(default=PACKAGE_DATA / "corpus", description="The bundled default reports.")
+    model_cache_dir: Path = Field(
+        default=REPO_ROOT / "data" / "models", description="Project cache for model folders (config.json)."
+    )
+    max_chunk_words: int = Field(default=350, ge=50, le=2000, description="Longer paragraphs are windowed.")
+    embed_batch_size: int = Field(default=32, ge=1, le=512)
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    rerank_candidates: int = Field(
+        default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
+    )
+
+
+class AnswerSettings(BaseModel):
+    max_sentences: int = Field(default=4, ge=1, le=12)
+    max_paragraphs: int = Field(default=3, ge=1, le=10)
+    min_paragraph_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Cross-encoder probability below which we refuse."
+    )
+    relative_score: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="Cite further paragraphs scoring at least this share of the best."
+    )
+    closest: int = Field(default=3, ge=0, le=10)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_question_chars: int = Field(default=2000, ge=10, le=20000)
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed cross-origin; empty = none.")
+    log_questions: bool = Field(default=False, description="Write question text to logs (off: privacy).")
+    feedback_path: Path = Field(default=REPO_ROOT / "data" / "feedback.jsonl")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, v: list[str]) -> list[str]:
+        if "*" in v:
+            raise ValueError("'*' is not allowed in cors_origins: list the intranet origins explicitly")
+        return v
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OFSTED_QA_", env_nested_delimiter="__", extra="ignore")
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings, read once from the environment."""
+    return Settings()
