@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
-	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
-	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)) || \
-	  echo "chromium could not be installed: browser tests will fail; install Debian's chromium package"
+	@test -n "$(SKIP_BROWSER)" || test -x /usr/bin/chromium || \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || \
+	  echo "chromium could not be installed: the browser tests will fail; install Debian's chromium package"
 	touch $(STAMP)
 
 serve: install
@@ -34,6 +34,12 @@ bench: install
 
 eval: install
 	$(BIN)/ofsted-qa eval
+
+image:
+	buildah bud --isolation chroot $(if $(BASE),--build-arg BASE=$(BASE)) -t ofsted-qa:dev .
+
+image-test: image
+	./scripts/image-test.sh
 
 clean:
 	rm -rf $(VENV) data/index

@@ -48,9 +48,11 @@ def verify_citations(answer: Answer, index: Index, retrieved: set[tuple[str, str
                 good.append(used[i])
         if good:
             kept.append(Sentence(text=sentence.text, citations=good))
-    return answer.model_copy(update={
-        "sentences": kept,
-        "citations": citations,
-        "answer": " ".join(s.text for s in kept),
-        "answerable": bool(kept),
-    })
+    return answer.model_copy(
+        update={
+            "sentences": kept,
+            "citations": citations,
+            "answer": " ".join(s.text for s in kept),
+            "answerable": bool(kept),
+        }
+    )

@@ -12,8 +12,11 @@ import typer
 from indexer.errors import OfstedQAError
 from indexer.settings import Settings, get_settings
 
-app = typer.Typer(help="Questions answered from Ofsted reports, every sentence cited to its paragraph.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Questions answered from Ofsted reports, every sentence cited to its paragraph.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def _settings(index: Path | None) -> Settings:
@@ -49,19 +52,28 @@ def index(
     for p in missing:
         typer.echo(f"error: {p}: no such file or folder. Skipped.", err=True)
     paths = [p for p in paths if p.exists()]
-    bars: dict[str, tqdm] = {}  # type: ignore[type-arg]
+    bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "parse" else "chunk",
-                                     file=sys.stderr, leave=False)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, unit="file" if stage == "parse" else "chunk", file=sys.stderr, leave=False
+            )
         bar.update(done - bar.n)
 
     embedder, reranker = Embedder(settings.index.embed_batch_size), Reranker(settings.index.model_cache_dir)
     try:
-        result = build_index(paths, settings.index.dir, embedder, reranker.name, reranker.sha256,
-                             settings.index.max_chunk_words, keep_existing=not fresh, progress=progress)
+        result = build_index(
+            paths,
+            settings.index.dir,
+            embedder,
+            reranker.name,
+            reranker.sha256,
+            settings.index.max_chunk_words,
+            keep_existing=not fresh,
+            progress=progress,
+        )
     except OfstedQAError as exc:
         _fail(exc)
         return
@@ -74,12 +86,23 @@ def index(
         typer.echo(f"note: {note}", err=True)
     idx = result.index
     if report is not None:
-        rows = [{"document_id": r.document_id, "aliases": r.aliases, "title": r.title,
-                 "local_authority": r.local_authority, "kind": r.kind,
-                 "inspection_dates": [d.isoformat() for d in r.inspection_dates],
-                 "published": r.published.isoformat() if r.published else None, "inspectors": r.inspectors,
-                 "judgements": r.judgements, "paragraphs": len(r.paragraphs), "warnings": r.warnings,
-                 "source": r.source_path} for r in idx.reports.values()]
+        rows = [
+            {
+                "document_id": r.document_id,
+                "aliases": r.aliases,
+                "title": r.title,
+                "local_authority": r.local_authority,
+                "kind": r.kind,
+                "inspection_dates": [d.isoformat() for d in r.inspection_dates],
+                "published": r.published.isoformat() if r.published else None,
+                "inspectors": r.inspectors,
+                "judgements": r.judgements,
+                "paragraphs": len(r.paragraphs),
+                "warnings": r.warnings,
+                "source": r.source_path,
+            }
+            for r in idx.reports.values()
+        ]
         report.write_text(json.dumps({"reports": rows, "failures": result.failures}, indent=2))
     typer.echo(
         f"Indexed {len(idx.reports)} reports, {len(idx.paragraphs)} paragraphs in {result.seconds:.1f} s "
@@ -131,7 +154,9 @@ def ask(
         return
     typer.echo(answer.answer if not answer.answerable else "")
     for sentence in answer.sentences:
-        refs = ", ".join(f"{answer.citations[i].document_id} ¶{answer.citations[i].paragraph}" for i in sentence.citations)
+        refs = ", ".join(
+            f"{answer.citations[i].document_id} ¶{answer.citations[i].paragraph}" for i in sentence.citations
+        )
         typer.echo(f"{sentence.text} [{refs}]")
     if answer.closest:
         typer.echo("Related, but not an answer:")

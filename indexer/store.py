@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -136,7 +135,11 @@ def merge_duplicates(reports: Iterable[Report]) -> tuple[list[Report], list[str]
         if other is None or other.document_id == report.document_id:
             kept[key] = report
             continue
-        winner, loser = (report, other) if report.source_path.endswith(".pdf") and not other.source_path.endswith(".pdf") else (other, report)
+        winner, loser = (
+            (report, other)
+            if report.source_path.endswith(".pdf") and not other.source_path.endswith(".pdf")
+            else (other, report)
+        )
         aliases = sorted({*winner.aliases, loser.document_id, *loser.aliases} - {winner.document_id})
         kept[key] = winner.model_copy(update={"aliases": aliases})
         notes.append(f"{loser.document_id} is the same report as {winner.document_id}: kept as an alias")
@@ -146,8 +149,14 @@ def merge_duplicates(reports: Iterable[Report]) -> tuple[list[Report], list[str]
 class Index:
     """Reports, chunks, vectors, FAISS and BM25 in memory; built from reports, saved and loaded as a directory."""
 
-    def __init__(self, reports: list[Report], chunks: list[Chunk], vectors: np.ndarray[Any, Any],
-                 manifest: Manifest, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        reports: list[Report],
+        chunks: list[Chunk],
+        vectors: np.ndarray[Any, Any],
+        manifest: Manifest,
+        path: Path | None = None,
+    ) -> None:
         import bm25s
         import faiss
 
@@ -204,27 +213,37 @@ class Index:
         mask = np.isin(self._doc_of, list(allowed)) if allowed else np.zeros(n, dtype=bool)
         if filters.section:
             needle = filters.section.lower()
-            sec = np.array([needle in self.paragraphs[(c.document_id, c.paragraph)].section.lower()
-                            for c in self.chunks], dtype=bool)
+            sec = np.array(
+                [needle in self.paragraphs[(c.document_id, c.paragraph)].section.lower() for c in self.chunks],
+                dtype=bool,
+            )
             mask &= sec
         return mask
 
     # ------------------------------------------------------------ search
 
-    def search_dense(self, query_vector: np.ndarray[Any, Any], k: int,
-                     mask: np.ndarray[Any, np.dtype[np.bool_]]) -> list[Hit]:
+    def search_dense(
+        self, query_vector: np.ndarray[Any, Any], k: int, mask: np.ndarray[Any, np.dtype[np.bool_]]
+    ) -> list[Hit]:
         """Return the top-k chunks by cosine similarity among those the mask allows."""
         import faiss
 
         allowed = np.flatnonzero(mask)
         if len(allowed) == 0:
             return []
-        params = None if len(allowed) == len(self.chunks) else faiss.SearchParameters(
-            sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
-        scores, ids = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(k, len(allowed)),
-                                        params=params)
-        return [Hit(chunk=self.chunks[i], score=float(s), branch="dense")
-                for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        params = (
+            None
+            if len(allowed) == len(self.chunks)
+            else faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))  # type: ignore[call-arg]
+        )
+        scores, ids = self.dense.search(
+            query_vector.reshape(1, -1).astype(np.float32), min(k, len(allowed)), params=params
+        )
+        return [
+            Hit(chunk=self.chunks[i], score=float(s), branch="dense")
+            for s, i in zip(scores[0], ids[0], strict=True)
+            if i >= 0
+        ]
 
     def search_bm25(self, query: str, k: int, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> list[Hit]:
         """Return the top-k chunks by BM25 among those the mask allows."""
@@ -234,11 +253,21 @@ class Index:
         scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float64)
         scores = np.where(mask, scores, -np.inf)
         top = np.argsort(-scores)[:k]
-        return [Hit(chunk=self.chunks[i], score=float(scores[i]), branch="bm25")
-                for i in top if np.isfinite(scores[i]) and scores[i] > 0]
+        return [
+            Hit(chunk=self.chunks[i], score=float(scores[i]), branch="bm25")
+            for i in top
+            if np.isfinite(scores[i]) and scores[i] > 0
+        ]
 
-    def search(self, query: str, query_vector: np.ndarray[Any, Any], k: int = 30, rrf_k: int = 60,
-               filters: Filters | None = None, bm25_query: str | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray[Any, Any],
+        k: int = 30,
+        rrf_k: int = 60,
+        filters: Filters | None = None,
+        bm25_query: str | None = None,
+    ) -> list[Hit]:
         """Return paragraphs fused by reciprocal rank from the dense and BM25 branches, best first."""
         mask = self.mask(filters)
         dense = self.search_dense(query_vector, k, mask)
@@ -276,7 +305,9 @@ class Index:
         """Return the live index in `index_dir`, or raise IndexNotFoundError saying how to build one."""
         pointer = index_dir / "CURRENT"
         if not pointer.exists():
-            raise IndexNotFoundError(f"No index in {index_dir}. Build one with: ofsted-qa index reports/ --index {index_dir}")
+            raise IndexNotFoundError(
+                f"No index in {index_dir}. Build one with: ofsted-qa index reports/ --index {index_dir}"
+            )
         gen = index_dir / pointer.read_text().strip()
         try:
             manifest = Manifest.model_validate_json((gen / "manifest.json").read_text())
@@ -285,7 +316,8 @@ class Index:
             vectors = np.load(gen / "vectors.npy")
         except (OSError, ValueError) as exc:
             raise IndexNotFoundError(
-                f"The index in {gen} is unreadable ({exc}). Rebuild it with: ofsted-qa index reports/ --index {index_dir}"
+                f"The index in {gen} is unreadable ({exc}). "
+                f"Rebuild it with: ofsted-qa index reports/ --index {index_dir}"
             ) from exc
         if manifest.parser_version != PARSER_VERSION:
             raise IndexMismatchError(
@@ -298,7 +330,11 @@ class Index:
 def _prune(index_dir: Path, keep: set[str]) -> None:
     """Remove old generations and leftovers of crashed builds, keeping the live one."""
     for child in index_dir.iterdir():
-        if child.is_dir() and (child.name.startswith("gen-") or child.name.startswith(".gen-")) and child.name not in keep:
+        if (
+            child.is_dir()
+            and (child.name.startswith("gen-") or child.name.startswith(".gen-"))
+            and child.name not in keep
+        ):
             shutil.rmtree(child, ignore_errors=True)
 
 
@@ -319,9 +355,16 @@ def fuse(rankings: list[list[Hit]], rrf_k: int = 60) -> list[Hit]:
     return [Hit(chunk=best[key], score=scores[key], branch="fused") for key in order]
 
 
-def build_index(paths: list[Path], index_dir: Path, embedder: Embedder, reranker_name: str,
-                reranker_sha256: str, max_chunk_words: int = 350, keep_existing: bool = True,
-                progress: Callable[[str, int, int], None] | None = None) -> BuildResult:
+def build_index(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    reranker_name: str,
+    reranker_sha256: str,
+    max_chunk_words: int = 350,
+    keep_existing: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> BuildResult:
     """Parse files, embed only what changed, write a new generation and swap it in; bad files are reported."""
     from indexer.parse import parse_report
 
@@ -354,7 +397,8 @@ def build_index(paths: list[Path], index_dir: Path, embedder: Embedder, reranker
     old_hashes = previous.manifest.reports if previous else {}
     for r in parsed:
         (result.reports_unchanged if old_hashes.get(r.document_id) == report_hash(r) else result.reports_added).append(
-            r.document_id)
+            r.document_id
+        )
     chunks = [c for r in merged for c in make_chunks(r, max_chunk_words)]
     reuse: dict[str, np.ndarray[Any, Any]] = {}
     if previous is not None:
@@ -371,7 +415,8 @@ def build_index(paths: list[Path], index_dir: Path, embedder: Embedder, reranker
             progress("embed", min(start + batch, len(todo)), len(todo))
     result.embed_seconds = time.perf_counter() - t0
     result.embedded, result.reused = len(todo), len(chunks) - len(todo)
-    vectors = np.stack([fresh.get(c.id, reuse.get(c.id)) for c in chunks]) if chunks else np.zeros((0, 384), np.float32)
+    found = [fresh[c.id] if c.id in fresh else reuse[c.id] for c in chunks]
+    vectors = np.stack(found) if found else np.zeros((0, 384), np.float32)
     manifest = Manifest(
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         embedding_model=embedder.name,
@@ -397,8 +442,13 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in {".pdf", ".txt", ".md"}
-                                and p.name.upper() not in {"README.MD", "NOTICE.MD"}))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in {".pdf", ".txt", ".md"} and p.name.upper() not in {"README.MD", "NOTICE.MD"}
+                )
+            )
         else:
             files.append(path)
     return files

@@ -36,9 +36,7 @@ def get_paragraph(document_id: str, label: str, index: IndexDep) -> Citation:
     paragraph = report.paragraph(label)
     if paragraph is None:
         labels = ", ".join(p.label for p in report.paragraphs[:8])
-        raise NotFoundError(
-            f"Report {report.document_id} has no paragraph '{label}'. Labels look like: {labels}…"
-        )
+        raise NotFoundError(f"Report {report.document_id} has no paragraph '{label}'. Labels look like: {labels}…")
     return make_citation(index, paragraph, 1.0)
 
 
@@ -49,8 +47,9 @@ def get_pdf(document_id: str, index: IndexDep) -> FileResponse:
     path = Path(report.source_path)
     if path.suffix.lower() != ".pdf" or not path.is_file():
         raise NotFoundError(f"Report {report.document_id} was indexed from text, not a PDF: no original to serve.")
-    return FileResponse(path, media_type="application/pdf", filename=f"{report.document_id}.pdf",
-                        content_disposition_type="inline")
+    return FileResponse(
+        path, media_type="application/pdf", filename=f"{report.document_id}.pdf", content_disposition_type="inline"
+    )
 
 
 @router.get("/coverage", response_model=Coverage, summary="What is indexed")

@@ -1,0 +1,59 @@
+"""`ofsted-qa eval` and `ofsted-qa bench`, mounted on the root command by api/cli.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indexer.errors import OfstedQAError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the eval and bench commands to the root app."""
+
+    @app.command("eval")
+    def eval_command(
+        sets: Annotated[
+            list[Path] | None, typer.Option("--set", help="Question file(s), JSONL (default: ours).")
+        ] = None,
+        index: Annotated[Path | None, typer.Option("--index", help="Index directory (default: data/index).")] = None,
+        url: Annotated[
+            str | None, typer.Option(help="Evaluate a running server instead, e.g. http://host:8000.")
+        ] = None,
+        split: Annotated[str, typer.Option(help="dev, test or all.")] = "all",
+        out: Annotated[Path, typer.Option(help="Folder for results.json and report.md.")] = Path("eval/out"),
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ) -> None:
+        """Run a question set and print, per split: hit rate, citation recall/precision, refusals, latency."""
+        from eval.report import evaluate
+
+        try:
+            result = evaluate(sets or [], index=index, url=url, split=split, out=out)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if as_json:
+            typer.echo(json.dumps(result["summary"], indent=2))
+        else:
+            typer.echo((out / "report.md").read_text())
+
+    @app.command("bench")
+    def bench_command(
+        out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")] = Path("bench/out"),
+        corpus: Annotated[Path, typer.Option(help="Folder of PDFs for the indexing benchmark.")] = Path(
+            "../shared/corpus"
+        ),
+        repeats: Annotated[int, typer.Option(help="Times each question is asked per setting.")] = 1,
+    ) -> None:
+        """Benchmark /ask latency over HTTP per rerank depth, and indexing speed; writes JSON and Markdown."""
+        from eval.bench import run_bench
+
+        try:
+            table = run_bench(out, corpus, repeats)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(table)

@@ -1,0 +1,50 @@
+"""Systems under evaluation: ofsted-qa in process, or a running deployment over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.engine import Engine
+from eval.dataset import Question
+from eval.run import Output, System
+from indexer.models import Answer
+
+
+def _output(answer: Answer) -> Output:
+    return Output(
+        answer=answer.answer,
+        answerable=answer.answerable,
+        cited=[(c.document_id, c.paragraph) for c in answer.citations],
+        ranked=[(c.document_id, c.paragraph) for c in answer.citations],
+        latency_ms=answer.timings_ms.get("total", 0.0),
+    )
+
+
+def ofsted_qa(engine: Engine, rerank_candidates: int | None = None) -> System:
+    """Return ofsted-qa answering in this process."""
+
+    def run(q: Question) -> Output:
+        return _output(engine.ask(q.question, history=list(q.history), rerank_candidates=rerank_candidates))
+
+    return run
+
+
+def over_http(url: str, timeout_s: float = 60.0) -> System:
+    """Return a deployment answering over HTTP (POST {url}/ask); latency is measured end to end."""
+    import time
+
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
+
+    def run(q: Question) -> Output:
+        body: dict[str, Any] = {"question": q.question, "history": [t.model_dump() for t in q.history]}
+        t0 = time.perf_counter()
+        response = client.post("/ask", json=body)
+        elapsed = (time.perf_counter() - t0) * 1000
+        response.raise_for_status()
+        out = _output(Answer.model_validate(response.json()))
+        out.latency_ms = elapsed
+        return out
+
+    return run

@@ -1,0 +1,95 @@
+"""Fixtures: one real index of the bundled reports per test session, and a real server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.engine import Engine
+from indexer.embed import Embedder, Reranker
+from indexer.settings import PACKAGE_DATA, Settings
+
+DATA = Path(__file__).resolve().parent / "data"
+SEED_INSPECTION = PACKAGE_DATA / "corpus" / "peterborough-ilacs-2023.txt"
+SEED_LETTER = PACKAGE_DATA / "corpus" / "peterborough-monitoring-visit-2025.txt"
+PDF_INSPECTION = DATA / "peterborough-inspection-2024-01-30.pdf"
+
+
+def make_settings(tmp: Path) -> Settings:
+    settings = Settings()
+    settings.index.dir = tmp / "index"
+    settings.index.model_cache_dir = tmp / "models"
+    settings.api.feedback_path = tmp / "feedback.jsonl"
+    return settings
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Embedder, Reranker]:
+    """The real bi-encoder and cross-encoder, loaded once."""
+    cache = tmp_path_factory.mktemp("models")
+    embedder, reranker = Embedder(), Reranker(cache)
+    embedder.embed_query("warm up")
+    reranker.score("warm up", ["warm up"])
+    return embedder, reranker
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory, models: tuple[Embedder, Reranker]) -> Engine:
+    """An engine over a real index of the two bundled reports (built once per session; do not mutate)."""
+    settings = make_settings(tmp_path_factory.mktemp("seed-index"))
+    eng = Engine(settings, embedder=models[0], reranker=models[1])
+    eng.build([settings.index.corpus_dir], keep_existing=False)
+    return eng
+
+
+@pytest.fixture()
+def fresh_settings(tmp_path: Path) -> Settings:
+    """Settings pointing at an empty index directory of the test's own."""
+    return make_settings(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn server in a thread, on a free loopback port."""
+
+    def __init__(self, engine: Engine | None, settings: Settings, build_default: bool = False) -> None:
+        import uvicorn
+
+        from api.main import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(settings, engine=engine, build_default=build_default)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine) -> Iterator[str]:
+    """Base URL of a real server over the session index."""
+    with LiveServer(engine, engine.settings) as server:
+        yield server.url

@@ -1,0 +1,113 @@
+"""Answering: cited extractive answers, grade answers from the table, refusals, verified citations."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.answer import check_question, split_sentences
+from api.citations import supports, verify_citations
+from indexer.errors import QuestionError
+from indexer.models import Answer, Sentence
+from prompts import load
+
+
+def test_care_leavers_grade_is_read_from_the_judgement_table(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("How were the experiences and progress of care leavers judged?")
+    assert answer.answerable
+    assert [(c.document_id, c.paragraph) for c in answer.citations] == [("peterborough-ilacs-2023", "judgements")]
+    assert answer.sentences[0].text == (
+        "In the Peterborough inspection (27 November to 8 December 2023), the experiences and progress of care "
+        "leavers was judged inadequate."
+    )
+    assert answer.sentences[0].citations == [0]
+
+
+def test_overall_effectiveness_grade(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What was Peterborough's overall effectiveness grade?")
+    assert "overall effectiveness was judged inadequate" in answer.answer
+    assert answer.citations[0].paragraph == "judgements"
+
+
+def test_finding_cites_the_paragraph_it_quotes(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What did the 2025 monitoring visit say about the emergency duty team?")
+    assert answer.answerable
+    refs = [(c.document_id, c.paragraph) for c in answer.citations]
+    assert ("peterborough-monitoring-visit-2025", "p19") in refs
+    for sentence in answer.sentences:
+        assert sentence.citations
+        for i in sentence.citations:
+            citation = answer.citations[i]
+            assert sentence.text in citation.text  # extractive: each sentence is inside its cited paragraph
+            assert citation.text == engine.index.paragraphs[(citation.document_id, citation.paragraph)].text
+
+
+def test_what_needs_to_improve_lists_the_bullets(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What needs to improve in Peterborough?")
+    assert [c.paragraph for c in answer.citations] == [f"improve-{i}" for i in range(1, 9)]
+    assert answer.sentences[1].text.startswith("Service capacity, particularly in the safeguarding teams")
+
+
+def test_off_topic_question_is_refused_with_closest_apart(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What is the council's policy on bin collections and recycling?")
+    assert not answer.answerable
+    assert answer.answer == load("refusal")
+    assert answer.citations == [] and answer.sentences == []
+    assert len(answer.closest) == 3
+
+
+def test_question_about_a_report_not_indexed_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What did the 2018 inspection say about care leavers?")
+    assert not answer.answerable
+    assert answer.answer.startswith("No indexed report matches the 2018 inspection.")
+    assert "Peterborough inspection (27 November to 8 December 2023)" in answer.answer
+
+
+def test_question_asking_for_a_number_the_reports_lack_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What percentage of Peterborough's social workers are agency staff?")
+    assert not answer.answerable
+
+
+def test_citations_are_only_paragraphs_retrieval_returned(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("Are children seen alone during assessments?")
+    assert answer.answerable
+    forged = answer.model_copy(update={"citations": [answer.citations[0].model_copy(update={"paragraph": "p3"})]})
+    checked = verify_citations(forged, engine.index, {(c.document_id, c.paragraph) for c in answer.citations})
+    assert not checked.answerable and checked.citations == []
+
+
+def test_sentence_not_in_its_paragraph_is_dropped(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("Are children seen alone during assessments?")
+    invented = Sentence(text="Children are never seen alone.", citations=[0])
+    tampered = answer.model_copy(update={"sentences": [*answer.sentences, invented]})
+    checked = verify_citations(tampered, engine.index, {(c.document_id, c.paragraph) for c in answer.citations})
+    assert invented.text not in [s.text for s in checked.sentences]
+    assert len(checked.sentences) == len(answer.sentences)
+
+
+def test_grade_sentence_must_match_the_table(engine) -> None:  # type: ignore[no-untyped-def]
+    answer: Answer = engine.ask("How were care leavers judged?")
+    table = answer.citations[0]
+    assert supports(answer.sentences[0].text, table)
+    assert not supports("In the Peterborough inspection, care leavers was judged outstanding.", table)
+
+
+def test_questions_over_the_limit_or_empty_are_rejected() -> None:
+    with pytest.raises(QuestionError, match="Question is 50,000 characters; the limit is 2,000"):
+        check_question("x" * 50_000, 2000)
+    with pytest.raises(QuestionError, match="empty"):
+        check_question("   ", 2000)
+
+
+def test_split_sentences_keeps_bullets_apart() -> None:
+    text = "Inspectors looked at:\n- Timely responses.\n- MASH decisions. Second sentence."
+    assert split_sentences(text) == [
+        "Inspectors looked at:",
+        "Timely responses.",
+        "MASH decisions.",
+        "Second sentence.",
+    ]
+
+
+def test_timings_are_reported(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("How is the MASH working?")
+    assert {"embed", "retrieve", "rerank", "total"} <= set(answer.timings_ms)
