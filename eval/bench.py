@@ -1,0 +1,163 @@
+"""Benchmarks: /ask latency over HTTP per rerank depth (with hit rate), and indexing speed on real PDFs.
+
+Medians and ratios come from one process, one after another, because these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eval.dataset import DEFAULT_SET, load_questions
+from eval.metrics import hit, percentile
+from eval.report import git_commit
+from indexer.settings import get_settings
+
+DEPTHS = (0, 4, 8, 16)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Server:
+    """uvicorn on loopback in a thread, over an engine already loaded."""
+
+    def __init__(self, engine: Any) -> None:
+        import uvicorn
+
+        from api.main import create_app
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(engine.settings, engine=engine, build_default=False)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def bench_latency(engine: Any, repeats: int = 1) -> list[dict[str, Any]]:
+    """Return, per rerank depth, /ask latency p50/p95 over HTTP and the cited-paragraph hit rate."""
+    questions = load_questions(DEFAULT_SET)
+    aliases = engine.index.aliases
+    rows = []
+    with _Server(engine) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        client.post("/ask", json={"question": "warm up the models"})
+        for depth in DEPTHS:
+            latencies: list[float] = []
+            hits: list[float] = []
+            for _ in range(repeats):
+                for q in questions:
+                    t0 = time.perf_counter()
+                    body = client.post("/ask", json={"question": q.question, "rerank_candidates": depth}).json()
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    if q.answerable:
+                        gold = {(aliases.get(g.document_id, g.document_id), g.paragraph) for g in q.gold}
+                        cited = {(c["document_id"], c["paragraph"]) for c in body["citations"]}
+                        hits.append(hit(cited, gold))
+            rows.append(
+                {
+                    "rerank_candidates": depth,
+                    "questions": len(questions) * repeats,
+                    "p50_ms": round(statistics.median(latencies), 1),
+                    "p95_ms": round(percentile(latencies, 95), 1),
+                    "hit_rate": round(sum(hits) / len(hits), 4),
+                }
+            )
+    base = rows[0]["p50_ms"]
+    for row in rows:
+        row["p50_ratio_vs_no_rerank"] = round(row["p50_ms"] / base, 2)
+    return rows
+
+
+def bench_indexing(engine: Any, corpus: Path, min_paragraphs: int = 2000) -> dict[str, Any]:
+    """Return parse and embed speeds (paragraphs/s) on real PDFs, model load excluded."""
+    from indexer.chunk import make_chunks
+    from indexer.parse import parse_report
+
+    pdfs = sorted(corpus.rglob("*.pdf"))
+    if not pdfs:
+        return {"skipped": f"no PDFs under {corpus}: the indexing benchmark needs ../shared/corpus"}
+    # every 7th file: a spread of years, kinds and authorities rather than the alphabet's first
+    sample = pdfs[::7] + [p for i, p in enumerate(pdfs) if i % 7]
+    reports, paragraphs, t0 = [], 0, time.perf_counter()
+    for path in sample:
+        try:
+            report = parse_report(path)
+        except Exception:  # noqa: BLE001 - counted, not fatal, in a benchmark
+            continue
+        reports.append(report)
+        paragraphs += len(report.paragraphs)
+        if paragraphs >= min_paragraphs:
+            break
+    parse_s = time.perf_counter() - t0
+    chunks = [c for r in reports for c in make_chunks(r, engine.settings.index.max_chunk_words)]
+    engine.embedder.embed_documents(["warm up"])
+    t0 = time.perf_counter()
+    for start in range(0, len(chunks), 256):
+        engine.embedder.embed_documents([c.text for c in chunks[start : start + 256]])
+    embed_s = time.perf_counter() - t0
+    return {
+        "files": len(reports),
+        "paragraphs": paragraphs,
+        "chunks": len(chunks),
+        "parse_s": round(parse_s, 2),
+        "embed_s": round(embed_s, 2),
+        "parse_paragraphs_per_s": round(paragraphs / parse_s, 1),
+        "embed_paragraphs_per_s": round(paragraphs / embed_s, 1),
+        "total_paragraphs_per_s": round(paragraphs / (parse_s + embed_s), 1),
+        "cpu_cores": os.cpu_count(),
+    }
+
+
+def run_bench(out: Path, corpus: Path, repeats: int = 1) -> str:
+    """Run both benchmarks on a temporary index of the bundled corpus; write bench.json/bench.md; return the table."""
+    from api.engine import Engine
+
+    settings = get_settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings.model_copy(
+            update={"index": settings.index.model_copy(update={"dir": Path(tmp) / "index"})}, deep=True
+        )
+        engine = Engine(settings)
+        engine.build([settings.index.corpus_dir], keep_existing=False)
+        engine.warm_up()
+        latency = bench_latency(engine, repeats)
+        indexing = bench_indexing(engine, corpus)
+    result = {"commit": git_commit(), "cpu_cores": os.cpu_count(), "latency": latency, "indexing": indexing}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        "| rerank candidates | questions | p50 ms | p95 ms | p50 vs no rerank | hit rate |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {r['rerank_candidates']} | {r['questions']} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['p50_ratio_vs_no_rerank']}x | {r['hit_rate']:.3f} |"
+            for r in latency
+        ),
+        "",
+        "Indexing: " + ", ".join(f"{k}={v}" for k, v in indexing.items()),
+    ]
+    table = "\n".join(lines)
+    (out / "bench.md").write_text(table + "\n")
+    return table
