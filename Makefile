@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint bench eval image image-test clean
+.PHONY: install serve test lint bench eval image image-base image-test clean
 
 install: $(STAMP)
 
@@ -35,7 +35,14 @@ bench: install
 eval: install
 	$(BIN)/ofsted-qa eval
 
+# Without a registry (as here), build a Debian base first: make image-base, then make image BASE=localhost/debian-bookworm:min
+image-base:
+	apt-get install -y -q buildah podman debootstrap >/dev/null
+	root=$$(mktemp -d)/rootfs && debootstrap --variant=minbase bookworm "$$root" >/dev/null && \
+	  tar -C "$$root" -c . | podman import - localhost/debian-bookworm:min
+
 image:
+	mkdir -p wheels && cp -n /opt/wheels/torch-2.13.0*.whl wheels/ 2>/dev/null || true
 	buildah bud --isolation chroot $(if $(BASE),--build-arg BASE=$(BASE)) -t ofsted-qa:dev .
 
 image-test: image

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
 from indexer.errors import QuestionError
+from indexer.glossary import expand_query
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
 from indexer.parse import AREA_NAMES
 from indexer.settings import Settings
@@ -304,15 +305,18 @@ def answer_question(
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
         return checked.model_copy(update={"timings_ms": {"total": _ms(t0)}})
 
+    expanded = expand_query(q) if settings.retrieval.expand_glossary else q
     t = time.perf_counter()
-    vector = embedder.embed_query(q)
+    vector = embedder.embed_query(expanded)
     timings["embed"] = _ms(t)
     t = time.perf_counter()
-    fused = index.search(q, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters)
+    fused = index.search(
+        expanded, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters
+    )
     timings["retrieve"] = _ms(t)
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     t = time.perf_counter()
-    ranked = rerank(q, fused, index, reranker, n)
+    ranked = rerank(expanded if settings.retrieval.rerank_expanded else q, fused, index, reranker, n)
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)

@@ -28,6 +28,8 @@ class RetrievalSettings(BaseModel):
     rerank_candidates: int = Field(
         default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
     )
+    expand_glossary: bool = Field(default=True, description="Add glossary expansions to the query (both branches).")
+    rerank_expanded: bool = Field(default=False, description="Give the cross-encoder the expanded query too.")
 
 
 class AnswerSettings(BaseModel):
