@@ -15,7 +15,8 @@ COPY . /app
 # wheels/ may hold a local torch CPU wheel (make image copies one when this machine has it); else PyPI is used
 ENV PIP_FIND_LINKS=/app/wheels
 # no browser in the serving image: the browser tests run in CI, not in production
-RUN make install PY="$(command -v python3.11 || command -v python3)" SKIP_BROWSER=1 \
+RUN if [ -f wheels/host-ca.crt ]; then export PIP_CERT=/app/wheels/host-ca.crt; fi \
+    && make install PY="$(command -v python3.11 || command -v python3)" SKIP_BROWSER=1 \
     && .venv/bin/ofsted-qa index indexer/data/corpus --index /app/data/index \
     && rm -rf /root/.cache
 

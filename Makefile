@@ -43,9 +43,12 @@ image-base:
 
 image:
 	mkdir -p wheels && cp -n /opt/wheels/torch-2.13.0*.whl wheels/ 2>/dev/null || true
+	# behind a TLS-inspecting proxy (as here) the build must trust the same CA bundle as this machine
+	test ! -f /etc/ssl/certs/ca-certificates.crt || cp /etc/ssl/certs/ca-certificates.crt wheels/host-ca.crt
 	buildah bud --isolation chroot $(if $(BASE),--build-arg BASE=$(BASE)) -t ofsted-qa:dev .
 
-image-test: image
+image-test:
+	buildah inspect ofsted-qa:dev >/dev/null 2>&1 || $(MAKE) image
 	./scripts/image-test.sh
 
 clean:

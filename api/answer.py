@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
 from indexer.errors import QuestionError
-from indexer.glossary import expand_query
+from indexer.glossary import expand_query, load_glossary
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
 from indexer.parse import AREA_NAMES
 from indexer.settings import Settings
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from indexer.embed import Embedder, Reranker
 
 _GRADE_INTENT = re.compile(
-    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rated|rating|ratings|overall effectiveness|ofsted rating)\b",
+    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rated|rating|ratings|overall effectiveness|ofsted rating"
+    r"|verdict)\b|\bhow did .{0,60}\bdo\b|\bhow (?:well|badly) did\b",
     re.I,
 )
 _AREA_WORDS: list[tuple[str, re.Pattern[str]]] = [
@@ -45,7 +46,7 @@ _GRADE_VOCABULARY = set(
         "ofsted grade graded grades judge judged judgement judgements judgment rate rated rating ratings overall "
         "effectiveness inspection inspected inspectors service services children council local authority latest last "
         "recent most get got receive received give given what which how was were social care their its 2023 2024 2025 "
-        "2022 2021 2019 2018 year report awarded"
+        "2022 2021 2019 2018 year report awarded did do well badly verdict on for in of"
     )
 )
 _IMPROVE_INTENT = re.compile(
@@ -300,6 +301,8 @@ def answer_question(
         return Answer(
             question=q, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
         )
+    if unknown_acronyms(q, index):
+        return refusal(q, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
     direct = compose_grade_answer(q, index, scope) or compose_improve_answer(q, index, scope)
     if direct is not None:
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
@@ -376,6 +379,26 @@ def answer_type_missing(question: str, sentences: list[str]) -> bool:
     """Return whether the question asks for a number, name or date that none of the answer sentences holds."""
     text = " ".join(sentences)
     return any(asks.search(question) and not has(text) for asks, has in _ANSWER_TYPES)
+
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
+
+
+def unknown_acronyms(question: str, index: Index) -> list[str]:
+    """Return acronyms in the question that neither the indexed reports nor the glossary know ('GCSE', 'NHS').
+
+    The reports cannot answer a question about something they never name; the glossary maps the acronyms
+    they name in full (LADO → allegations against adults) so those still count as known.
+    """
+    known = {t.term for t in load_glossary()} | {s for t in load_glossary() for s in t.synonyms}
+    out = []
+    for m in _ACRONYM.finditer(question):
+        word = m.group(0).rstrip("s") if m.group(0).endswith("s") and len(m.group(0)) > 2 else m.group(0)
+        if word in known or word in {"I", "OK"} or len(word) < 2:
+            continue
+        if not index.contains_word(word):
+            out.append(word)
+    return out
 
 
 def _explicit_reports(question: str) -> int:

@@ -29,17 +29,18 @@ def report_text(report: Report) -> str:
     return "\n\n".join(p.text for p in report.paragraphs)
 
 
-class _LCEmbeddings:
-    """Our bi-encoder behind LangChain's Embeddings interface, with bge's query prefix on queries."""
+def _lc_embeddings(embedder: Embedder) -> Any:
+    """Return our bi-encoder behind LangChain's Embeddings interface, with bge's query prefix on queries."""
+    from langchain_core.embeddings import Embeddings
 
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
+    class LCEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [list(map(float, v)) for v in embedder.embed_documents(texts)]
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [list(map(float, v)) for v in self.embedder.embed_documents(texts)]
+        def embed_query(self, text: str) -> list[float]:
+            return list(map(float, embedder.embed_documents([QUERY_PREFIX + text])[0]))
 
-    def embed_query(self, text: str) -> list[float]:
-        return list(map(float, self.embedder.embed_documents([QUERY_PREFIX + text])[0]))
+    return LCEmbeddings()
 
 
 def _lc_cross_encoder(reranker: Reranker) -> Any:
@@ -102,7 +103,7 @@ def langchain_vanilla(index: Index, embedder: Embedder) -> System:
     """Return the tutorial pipeline: 1000/200 chunks, FAISS, top 4."""
     from langchain_community.vectorstores import FAISS
 
-    store = FAISS.from_documents(_documents(index), _LCEmbeddings(embedder))  # type: ignore[arg-type]
+    store = FAISS.from_documents(_documents(index), _lc_embeddings(embedder))
     retriever = store.as_retriever(search_kwargs={"k": TOP_K})
     return _from_docs(index, retriever.invoke)
 
@@ -116,7 +117,7 @@ def langchain_hybrid_rerank(index: Index, embedder: Embedder, reranker: Reranker
 
     docs = _documents(index)
     bm25 = BM25Retriever.from_documents(docs, k=TOP_K)
-    dense = FAISS.from_documents(docs, _LCEmbeddings(embedder)).as_retriever(search_kwargs={"k": TOP_K})  # type: ignore[arg-type]
+    dense = FAISS.from_documents(docs, _lc_embeddings(embedder)).as_retriever(search_kwargs={"k": TOP_K})  # type: ignore[arg-type]
     ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
     compressor = CrossEncoderReranker(model=_lc_cross_encoder(reranker), top_n=TOP_K)
     retriever = ContextualCompressionRetriever(base_compressor=compressor, base_retriever=ensemble)

@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Evaluate a running server instead, e.g. http://host:8000.")
         ] = None,
         split: Annotated[str, typer.Option(help="dev, test or all.")] = "all",
+        systems: Annotated[list[str] | None, typer.Option("--systems", help="Systems to run (default: all).")] = None,
         out: Annotated[Path, typer.Option(help="Folder for results.json and report.md.")] = Path("eval/out"),
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from eval.report import evaluate
 
         try:
-            result = evaluate(sets or [], index=index, url=url, split=split, out=out)
+            result = evaluate(sets or [], index=index, url=url, split=split, out=out, systems=systems)
         except OfstedQAError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

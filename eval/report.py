@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from eval.dataset import DEFAULT_SET, Question, load_questions
+from eval.dataset import DEFAULT_SET, DatasetError, Question, load_questions
 from eval.run import Record, records_as_dicts, run_system, summarise, summarise_by
 from indexer.settings import get_settings
 
@@ -53,26 +54,62 @@ def markdown_table(summaries: dict[str, dict[str, Any]], first: str) -> str:
     return "\n".join([head, rule, *rows])
 
 
+SYSTEMS = [
+    "ofsted-qa",
+    "ofsted-qa-no-rerank",
+    "langchain-vanilla",
+    "langchain-hybrid-rerank",
+    "bm25-only",
+    "dense-only",
+]
+
+
+def make_systems(names: list[str], engine: Any) -> dict[str, Any]:
+    """Return the named systems, all on the same embedding model, parsed reports and index."""
+    from eval import baselines
+    from eval.systems import ofsted_qa
+
+    factories = {
+        "ofsted-qa": lambda: ofsted_qa(engine),
+        "ofsted-qa-no-rerank": lambda: ofsted_qa(engine, rerank_candidates=0),
+        "langchain-vanilla": lambda: baselines.langchain_vanilla(engine.index, engine.embedder),
+        "langchain-hybrid-rerank": lambda: baselines.langchain_hybrid_rerank(
+            engine.index, engine.embedder, engine.reranker
+        ),
+        "bm25-only": lambda: baselines.single_branch(engine.index, engine.embedder, "bm25"),
+        "dense-only": lambda: baselines.single_branch(engine.index, engine.embedder, "dense"),
+    }
+    unknown = [n for n in names if n not in factories]
+    if unknown:
+        raise DatasetError(f"Unknown system(s) {', '.join(unknown)}. Choose from: {', '.join(factories)}.")
+    return {n: factories[n]() for n in names}
+
+
 def evaluate(
     sets: list[Path],
     index: Path | None = None,
     url: str | None = None,
     split: str = "all",
     out: Path = Path("eval/out"),
-    rerank_candidates: int | None = None,
+    systems: list[str] | None = None,
+    plots: bool = True,
 ) -> dict[str, Any]:
-    """Run ofsted-qa on the question sets; write and return results (per question, per split, per type)."""
-    from eval.systems import ofsted_qa, over_http
+    """Run the systems on the question sets; write results.json, report.md and plots; return the results."""
+    from tqdm import tqdm
+
+    from eval.systems import over_http
 
     questions = [q for s in (sets or [DEFAULT_SET]) for q in load_questions(s)]
     questions = select(questions, split)
     settings = get_settings()
     manifest: dict[str, Any] = {}
-    aliases: dict[str, str] = {}
+    names = systems or (["ofsted-qa"] if url else SYSTEMS)
     if url:
         import httpx
 
-        system = over_http(url)
+        if names != ["ofsted-qa"]:
+            raise DatasetError("With --url only the deployment itself is evaluated: drop --systems.")
+        chosen: dict[str, Any] = {"ofsted-qa": over_http(url)}
         reports = httpx.get(url.rstrip("/") + "/reports", timeout=30).json()
         aliases = {a: r["document_id"] for r in reports for a in r.get("aliases", [])}
     else:
@@ -85,20 +122,36 @@ def evaluate(
         engine.warm_up()
         aliases = idx.aliases
         manifest = idx.manifest.model_dump()
-        system = ofsted_qa(engine, rerank_candidates)
-    records: list[Record] = run_system("ofsted-qa", system, questions, aliases)
-    summary = {
-        "by_split": summarise_by(records, "split"),
-        "by_type": summarise_by(records, "type"),
-        "all": summarise(records),
-    }
+        chosen = make_systems(names, engine)
+    records: list[Record] = []
+    with tqdm(total=len(questions) * len(chosen), desc="eval", unit="q", file=sys.stderr, leave=False) as bar:
+        for name, system in chosen.items():
+            records.extend(run_system(name, system, questions, aliases, progress=lambda: bar.update(1)))
+    summary: dict[str, Any] = {}
+    for name in chosen:
+        mine = [r for r in records if r.system == name]
+        summary[name] = {
+            "all": summarise(mine),
+            "by_split": summarise_by(mine, "split"),
+            "by_type": summarise_by(mine, "type"),
+        }
     result = {
         "commit": git_commit(),
         "sets": [str(s) for s in (sets or [DEFAULT_SET])],
         "split": split,
+        "systems": list(chosen),
+        "baseline_settings": {
+            "chunk_size": 1000,
+            "chunk_overlap": 200,
+            "top_k": 4,
+            "query_prefix": "Represent this sentence for searching relevant passages: ",
+            "ensemble_weights": [0.5, 0.5],
+            "rerank_top_n": 4,
+        },
         "settings": json.loads(settings.model_dump_json()),
         "index_manifest": manifest,
         "url": url,
+        "answer_cache": "none",
         "summary": summary,
         "records": records_as_dicts(records),
     }
@@ -107,16 +160,62 @@ def evaluate(
     md = [
         "# ofsted-qa evaluation",
         "",
-        f"Commit `{result['commit'][:12]}`, {len(records)} questions.",
-        "",
-        "## By split",
-        "",
-        markdown_table(summary["by_split"], "split"),
-        "",
-        "## By question type",
-        "",
-        markdown_table(summary["by_type"], "type"),
+        f"Commit `{result['commit'][:12]}`, {len(questions)} questions, split "
+        f"`{split}`. Each cell: value [95% bootstrap CI] (n questions).",
         "",
     ]
+    for part in ("test", "dev"):
+        rows = {n: s["by_split"][part] for n, s in summary.items() if part in s["by_split"]}
+        if rows:
+            md += [f"## Systems on the {part} split", "", markdown_table(rows, "system"), ""]
+    for name, s in summary.items():
+        md += [f"## {name} by question type", "", markdown_table(s["by_type"], "type"), ""]
     (out / "report.md").write_text("\n".join(md))
+    if plots:
+        draw_plots(records, list(chosen), out)
     return result
+
+
+def draw_plots(records: list[Record], systems: list[str], out: Path) -> None:
+    """Write metrics.png (bars per system), types.png (hit rate per type) and latency.png (distribution)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ["hit_rate", "citation_precision", "refusal_accuracy", "false_refusals"]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / max(1, len(systems))
+    for i, name in enumerate(systems):
+        s = summarise([r for r in records if r.system == name])
+        ax.bar([m + i * width for m in range(len(metrics))], [s[k]["value"] or 0 for k in metrics], width, label=name)
+    ax.set_xticks([m + 0.4 - width / 2 for m in range(len(metrics))], metrics)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "metrics.png", dpi=100)
+    plt.close(fig)
+    types = sorted({r.type for r in records if r.answerable})
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for i, name in enumerate(systems):
+        by = summarise_by([r for r in records if r.system == name and r.answerable], "type")
+        ax.bar(
+            [t + i * width for t in range(len(types))],
+            [by[t]["hit_rate"]["value"] or 0 for t in types],
+            width,
+            label=name,
+        )
+    ax.set_xticks([t + 0.4 - width / 2 for t in range(len(types))], types)
+    ax.set_ylabel("hit rate")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "types.png", dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.boxplot([[r.latency_ms for r in records if r.system == n] for n in systems], tick_labels=systems)
+    ax.set_ylabel("latency (ms)")
+    ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=100)
+    plt.close(fig)

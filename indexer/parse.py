@@ -29,11 +29,12 @@ MONTHS = {
 GRADES = ("Outstanding", "Good", "Requires improvement to be good", "Inadequate")
 # Canonical judgement areas, matched by key words in the printed row (2018-2026 ILACS wording).
 AREAS: list[tuple[str, re.Pattern[str]]] = [
-    ("impact_of_leaders", re.compile(r"impact of leaders", re.I)),
+    ("impact_of_leaders", re.compile(r"impact of leaders|leadership, management and governance", re.I)),
     ("help_and_protection", re.compile(r"need help and protection", re.I)),
     ("in_care", re.compile(r"children in care|looked after", re.I)),
     ("care_leavers", re.compile(r"care leavers", re.I)),
-    ("overall_effectiveness", re.compile(r"overall effectiveness", re.I)),
+    # 2015-2018 single inspection framework reports print the overall grade as 'Children's services in X are good'
+    ("overall_effectiveness", re.compile(r"overall effectiveness|^children's services in ", re.I)),
 ]
 AREA_NAMES = {
     "impact_of_leaders": "The impact of leaders on social work practice with children and families",
@@ -46,9 +47,9 @@ AREA_NAMES = {
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u00a0": " "})
 _TERMINAL = re.compile(r"[.!?:;)\"']\s*$")
 _NUMBERED = re.compile(r"^(\d{1,3})\.\s+(\S.*)$")
-_BULLET = re.compile(r"^(?:[-*\u2022\u25aa\u25fc\u25a0\uf0a7\uf0b7]|\u25cf)\s+(.*)$")
+_BULLET = re.compile(r"^(?:[-*\u2022\u25aa\u25fc\u25a0\uf0a7\uf0b7\uf06e\uf02d\uf0be]|\u25cf)\s*(.*)$")
 _GRADE_CELL = re.compile(
-    r"(Requires improvement(?: to be good)?|to be good|Inadequate|Good|Outstanding|Not (?:applicable|graded)"
+    r"(Requires? improvement(?: to be good)?|to be good|Inadequate|Good|Outstanding|Not (?:applicable|graded)"
     r"|Not judged|Requires improvement to|be good)",
     re.I,
 )
@@ -136,7 +137,9 @@ def _line_record(raw: dict[str, Any]) -> dict[str, Any]:
         "bottom": float(raw["bottom"]),
         "size": max(Counter(round(s) for s in sizes).most_common(1)[0][0], 1),
         "bold": bold,
-        "chars": chars,
+        "chars": [
+            {k: c[k] for k in ("text", "x0", "x1", "top", "bottom", "size", "fontname") if k in c} for c in chars
+        ],
     }
 
 
@@ -149,8 +152,8 @@ def _is_furniture(rec: dict[str, Any], height: float, repeated: set[str]) -> boo
     return rec["size"] < 10 or text.isdigit() or re.sub(r"\d+", "#", text) in repeated
 
 
-def pdf_lines(path: Path) -> list[Line]:
-    """Return the marked-up lines of a PDF (headings, bullets, table rows, blank lines), each with its page."""
+def pdf_pages(path: Path) -> list[tuple[float, list[dict[str, Any]]]]:
+    """Return each page's height and its text lines (with their characters), as pdfplumber reads them."""
     import pdfplumber  # imported here so `ofsted-qa --help` stays instant
 
     try:
@@ -165,6 +168,16 @@ def pdf_lines(path: Path) -> list[Line]:
                 pages.append((float(page.height), [r for r in recs if r["text"]]))
         except Exception as exc:
             raise ReportParseError(f"{path}: the PDF could not be read ({exc}). Skipped.") from exc
+    return pages
+
+
+def pdf_lines(path: Path) -> list[Line]:
+    """Return the marked-up lines of a PDF (headings, bullets, table rows, blank lines), each with its page."""
+    return page_lines(pdf_pages(path))
+
+
+def page_lines(pages: list[tuple[float, list[dict[str, Any]]]]) -> list[Line]:
+    """Return the marked-up lines of pages read by `pdf_pages`."""
     # lines repeated on several pages near an edge are running headers or footers
     edge_counts: Counter[str] = Counter()
     for height, recs in pages:
@@ -180,6 +193,7 @@ def pdf_lines(path: Path) -> list[Line]:
         out.append(Line("", page_no))
         prev: dict[str, Any] | None = None
         table_split: float | None = None
+        sif_table = False
         for rec in recs:
             if _is_furniture(rec, height, repeated):
                 continue
@@ -196,13 +210,36 @@ def pdf_lines(path: Path) -> list[Line]:
                 prev = rec
                 continue
             if table_split is not None:
+                # a table line: a grade in the grade column, or an area's wrapped words (nothing in that column);
+                # a heading, a wide gap or words running into the grade column end the table
                 right_txt = _words_from_chars([c for c in rec["chars"] if c["x0"] >= table_split])
-                if _GRADE_CELL.fullmatch(right_txt) or (not right_txt and gap < 0.6 * rec["size"]):
+                if (
+                    rec["bold"] <= 0.85
+                    and gap < 4 * rec["size"]
+                    and (_GRADE_CELL.fullmatch(right_txt) or not right_txt)
+                ):
                     left_txt = _words_from_chars([c for c in rec["chars"] if c["x0"] < table_split])
                     out.append(Line(f"{left_txt}\t{right_txt}", page_no))
                     prev = rec
                     continue
                 table_split = None
+            if page_no == 1 and re.match(r"^1\.?\s+Children who need help and protection", text):
+                sif_table = True
+            if sif_table:
+                # single inspection framework (2015-2018) cover table: numbered areas, grades beside them (sometimes
+                # as lines of their own, sometimes wrapped: 'requires improvement to' / 'be good')
+                row = _SIF_ROW.match(text)
+                if row:
+                    out.append(Line(f"{row.group(1)}\t{row.group(2)}", page_no))
+                elif _GRADE_CELL.fullmatch(text):
+                    out.append(Line(f"\t{text}", page_no))
+                elif re.match(r"^\d(?:\.\d)?\.?\s+[A-Z]", text) and len(text) < 70 or text == "permanence":
+                    out.append(Line(re.sub(r"^[0-9.]+\s+", "", text) + "\t", page_no))
+                else:
+                    sif_table = False
+                if sif_table:
+                    prev = rec
+                    continue
             if rec["size"] >= base + 8 and page_no == 1:
                 text = "# " + text
             elif is_heading:
@@ -210,6 +247,11 @@ def pdf_lines(path: Path) -> list[Line]:
             out.append(Line(text, page_no))
             prev = rec
     return out
+
+
+_SIF_ROW = re.compile(
+    r"^\d(?:\.\d)?\.?\s+(.+?)\s+((?:Requires? improvement(?: to be good| to)?|Good|Outstanding|Inadequate))$", re.I
+)
 
 
 def _words_from_chars(chars: list[dict[str, Any]]) -> str:
@@ -352,42 +394,108 @@ def _kind_and_authority(title: str) -> tuple[Kind, str]:
     t = title.strip()
     patterns: list[tuple[Kind, str]] = [
         ("inspection", r"^Inspection of (.+?)(?: local authority)? children's services"),
-        ("inspection", r"^(.+?) Inspection of services for children in need of help and protection"),
+        ("inspection", r"^Inspection of (.+?) Children(?:'s)? (?:and Families |Services )?Trust"),
+        (
+            "inspection",
+            r"^(.+?):? (?:Re-?inspection|Inspection) of services for children in need of help and protection",
+        ),
+        (
+            "inspection",
+            r"^(.+?): (?:Re-?inspection|Inspection) of (?:local authority )?children's (?:social care )?services",
+        ),
         ("monitoring visit", r"^Monitoring visit (?:to|of) (.+?)(?: local authority)? children's services"),
         ("focused visit", r"^Focused visit (?:to|of) (.+?)(?: local authority)? children's services"),
     ]
     for kind, pat in patterns:
         m = re.search(pat, t, re.I)
         if m:
-            return kind, m.group(1).strip()
+            return kind, authority_name(m.group(1))
     return "other", ""
 
 
+_ROLE = re.compile(
+    r"\(?\b(?:(?:Senior|Regulatory)\s+)?(?:His|Her) Majesty's Inspectors?\b\)?|\(?\b(?:Senior\s+)?HMI\b\)?"
+    r"|\b(?:Ofsted|Social Care Regulatory|Regulatory) Inspectors?\b",
+    re.I,
+)
+
+
 def _split_names(text: str) -> list[str]:
-    names = re.split(r",\s*|\s+and\s+", text.strip().rstrip("."))
-    return [n.strip() for n in names if n.strip() and not re.search(r"Inspector|HMI", n)]
+    """Names in an inspector line, without their roles ('Andy Whippey Her Majesty's Inspector' → Andy Whippey)."""
+    text = _ROLE.sub(",", text.translate(_QUOTES))
+    names = re.split(r",\s*|;\s*|\s+and\s+", text.strip().rstrip("."))
+    return [n.strip(" .") for n in names if n.strip(" .") and not re.search(r"Inspector|HMI", n)]
 
 
-def _judgement_rows(blocks: list[Block]) -> list[tuple[str, str]]:
-    """Merge wrapped table lines into (area, grade) rows."""
-    rows: list[tuple[str, str]] = []
-    for block in blocks:
+# Generic words around a printed authority name: 'the London Borough of Ealing' → Ealing, 'Kingston upon Hull
+# City Council' → Kingston upon Hull, 'City of York Council' → York; 'City of London' is a name and stays.
+_LA_PREFIX = re.compile(
+    r"^(?:the\s+)?(?:(?:London|Royal|Metropolitan)\s+Borough\s+of\s+|Royal\s+Borough\s+of\s+|Council\s+of\s+the\s+)",
+    re.I,
+)
+_LA_SUFFIX = re.compile(
+    r"(?:\s+(?:Metropolitan|Borough|City|County|District|Unitary|Council|local\s+authority|children's|Trust))+$", re.I
+)
+
+
+def authority_name(printed: str) -> str:
+    """The authority's name as printed minus generic words (see _LA_PREFIX, _LA_SUFFIX)."""
+    name = re.sub(r"\s+", " ", printed.translate(_QUOTES)).strip().strip(",")
+    name = _LA_PREFIX.sub("", name)
+    if re.match(r"^City of (?!London\b)", name, re.I):
+        name = name[len("City of ") :]
+    name = re.sub(r"^the\s+", "", name, flags=re.I)
+    stripped = _LA_SUFFIX.sub("", name).strip()
+    return stripped or name
+
+
+_SIF_OVERALL = re.compile(
+    r"^(Children's services in .+?) (?:are |is )?((?:requires? improvement|good|outstanding|inadequate)\b.*)$", re.I
+)
+_COVER_SUBTITLE = re.compile(
+    r"^(?:Re-?inspection|Inspection) of (?:local authority )?(?:children's (?:social care )?services|services for children)",
+    re.I,
+)
+_AREA_START = re.compile(r"^(The |Overall|Impact|Experiences|Leadership|Adoption)")
+
+
+def _judgement_rows(blocks: list[tuple[Block, bool]]) -> list[tuple[str, str]]:
+    """Merge wrapped table lines into (area, grade) rows.
+
+    A row's lines sit together: a blank line (a wide vertical gap in a PDF) starts a new row, and so does a line
+    naming a new area once the current row has its grade. Grade cells wrapped over two lines ('Requires
+    improvement' / 'to be good') and grades printed beside the middle of a wrapped area are joined to their row.
+    """
+    rows: list[list[str]] = []
+    for block, after_blank in blocks:
         for left, right in block.rows:
             if re.fullmatch(r"Judgements?", left, re.I):
                 continue
-            if right or not rows:
-                rows.append((left, right))
+            complete = bool(rows) and bool(rows[-1][0]) and _norm_grade(rows[-1][1]) is not None
+            new_row = not rows or after_blank or (complete and bool(left) and bool(_AREA_START.match(left)))
+            if new_row:
+                rows.append([left, right])
             else:
-                area, grade = rows[-1]
-                rows[-1] = (f"{area} {left}".strip(), grade)
-    return rows
+                rows[-1][0] = f"{rows[-1][0]} {left}".strip()
+                rows[-1][1] = f"{rows[-1][1]} {right}".strip()
+            after_blank = False
+    return [(re.sub(r"\s+", " ", a).strip(), re.sub(r"\s+", " ", g).strip()) for a, g in rows]
+
+
+def _norm_grade(grade: str) -> str | None:
+    """The canonical grade for a printed cell ('Requires improvement' alone means 'to be good'), or None."""
+    g = re.sub(r"\s+", " ", grade).strip().strip(".").lower()
+    g = re.sub(r"^requires? improvement", "requires improvement", g)
+    if g.startswith("requires improvement"):
+        return GRADES[2]
+    return next((x for x in GRADES if x.lower() == g), None)
 
 
 def _grades(rows: list[tuple[str, str]]) -> dict[str, str]:
     grades: dict[str, str] = {}
     for area, grade in rows:
         key = next((k for k, pat in AREAS if pat.search(area)), None)
-        norm = next((g for g in GRADES if g.lower() == grade.strip().lower()), None)
+        norm = _norm_grade(grade)
         if key and norm:
             grades[key] = norm
     return grades
@@ -402,7 +510,8 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
     inspectors: list[str] = []
     dates: list[dt.date] = []
     published: dt.date | None = None
-    table_blocks: list[Block] = []
+    table_blocks: list[tuple[Block, bool]] = []
+    cover_name = ""
     table_page: int | None = None
     is_letter = any(b.kind == "text" and re.match(r"^Dear\b", b.text) for b in blocks)
     in_letter_body = not is_letter
@@ -414,9 +523,12 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
     prev_content: Block | None = None
     absorbing = False
     date_text = ""
+    after_blank = True
     for block in blocks:
         if block.kind == "blank":
+            after_blank = True
             continue
+        was_after_blank, after_blank = after_blank, False
         text = block.text
         if _BOILERPLATE_START.match(text):
             break
@@ -429,7 +541,7 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
                 date_text = text
             continue
         if block.kind == "table":
-            table_blocks.append(block)
+            table_blocks.append((block, was_after_blank))
             table_page = table_page or block.page
             continue
         if not in_letter_body:
@@ -437,18 +549,44 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
                 in_letter_body = True
             continue
         m = re.match(
-            r"^(Inspection dates?|Lead inspectors?|Inspectors?|Date of (?:visit|inspection))\s*:\s*(.*)$", text, re.I
+            r"^(Inspection dates?|Lead inspectors?|Inspectors?|Date of (?:visit|inspection)|Report published)\s*:\s*(.*)$",
+            text,
+            re.I,
         )
-        if m and not paragraphs:
+        if m and (not paragraphs or block.page == 1):
             header_lines.append(text)
             header_page = header_page or block.page
-            if "date" in m.group(1).lower():
+            if m.group(1).lower() == "report published":
+                found = parse_date_range("on " + m.group(2))
+                published = found[0] if found else published
+            elif "date" in m.group(1).lower():
                 dates = parse_date_range(m.group(2)) or dates
             else:
                 inspectors.extend(_split_names(m.group(2)))
             continue
         if block.kind in {"title", "heading"}:
             kind, _ = _kind_and_authority(text)
+            if not paragraphs and _COVER_SUBTITLE.match(text) and (title or cover_name):
+                if not title or _kind_and_authority(title)[0] == "other":
+                    # 2015-2020 covers print the authority, then 'Inspection of children's social care services'
+                    title = f"{title or cover_name}: {text}"
+                    header_lines.append(text)
+                    header_page = header_page or block.page
+                    continue
+            if not title and not paragraphs and not cover_name and block.kind == "heading" and kind == "other":
+                cover_name = text  # perhaps the authority's name, printed as a heading above the subtitle
+                header_lines.append(text)
+                continue
+            if (
+                not paragraphs
+                and block.kind == "heading"
+                and (m := _SIF_OVERALL.match(text))
+                and _norm_grade(m.group(2))
+            ):
+                # single inspection framework (2015-2018): the overall judgement is a sentence on the cover
+                table_blocks.append((Block("table", text, block.page, rows=[(m.group(1), m.group(2))]), True))
+                table_page = table_page or block.page
+                continue
             if not title and (block.kind == "title" or kind != "other"):
                 title = text
                 header_lines.append(text)
@@ -462,6 +600,9 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
                 "improve" if "what needs to improve" in low else "priority" if "priority action" in low else ""
             )
             prev_content = None
+            continue
+        if title and not paragraphs and block.page == 1 and text == "and":
+            header_lines.append(text)  # 'Inspection of services for children…' and 'Review of the LSCB' (2015-2018)
             continue
         if prev_content is not None and _continues(prev_content, block):
             prev_content.text = join_wrapped(prev_content.text, text)

@@ -178,6 +178,12 @@ class Index:
 
     # ------------------------------------------------------------ lookups
 
+    def contains_word(self, word: str) -> bool:
+        """Return whether any indexed paragraph uses this word (case-sensitive, whole word)."""
+        if not hasattr(self, "_words"):
+            self._words = {w for p in self.paragraphs.values() for w in re.findall(r"[A-Za-z0-9]+", p.text)}
+        return word in self._words
+
     def resolve_id(self, document_id: str) -> str:
         """Return the canonical id of a report (aliases included), or raise NotFoundError."""
         doc = document_id.lower()
