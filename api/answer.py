@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
-from indexer.errors import QuestionError
+from indexer.authorities import find_authorities, same_authority
+from indexer.errors import NotFoundError, QuestionError
 from indexer.glossary import expand_query, load_glossary
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
-from indexer.parse import AREA_NAMES
+from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
 from indexer.store import Filters, Index, tokenize
 from prompts import load
@@ -81,6 +82,17 @@ def check_question(question: str, max_chars: int) -> str:
     return q
 
 
+def describe_indexed(index: Index, limit: int = 10) -> str:
+    """Return what is indexed: the reports when few, else the authorities."""
+    reports = sorted(index.reports.values(), key=lambda r: (r.local_authority, r.inspection_dates[:1]))
+    if len(reports) <= limit:
+        return "Indexed reports: " + ", ".join(
+            f"{report_name(r)} ({format_dates(r.inspection_dates)})" for r in reports
+        )
+    names = sorted({r.local_authority for r in reports if r.local_authority})
+    return f"Indexed: {len(reports)} reports on {len(names)} authorities: " + ", ".join(names)
+
+
 def report_name(report: Report) -> str:
     """Return e.g. 'Peterborough inspection' for sentences and chips."""
     return f"{report.local_authority or report.document_id} {report.kind}".strip()
@@ -138,6 +150,30 @@ def _years(report: Report) -> set[int]:
     return {d.year for d in [*report.inspection_dates, *([report.published] if report.published else [])]}
 
 
+KINDS = ("inspection", "monitoring visit", "focused visit")
+
+
+def validate_filters(filters: Filters | None, index: Index) -> Filters | None:
+    """Return the filters with the authority spelled as indexed, or raise NotFoundError listing valid values."""
+    if filters is None:
+        return None
+    update: dict[str, object] = {}
+    if filters.kind is not None and filters.kind not in KINDS:
+        raise NotFoundError(f"Unknown kind '{filters.kind}'. Use one of: {', '.join(KINDS)}.")
+    if filters.local_authority:
+        indexed = sorted({r.local_authority for r in index.reports.values() if r.local_authority})
+        named = find_authorities(filters.local_authority)
+        match = [a for a in indexed if named and any(same_authority(a, la) for la in named)]
+        if not match:
+            raise NotFoundError(
+                f"No indexed reports for local authority '{filters.local_authority}'. Indexed: {', '.join(indexed)}."
+            )
+        update["local_authority"] = match[0]
+    if filters.document_ids:
+        update["document_ids"] = [index.resolve_id(d) for d in filters.document_ids]
+    return filters.model_copy(update=update) if update else filters
+
+
 def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope:
     """Return the filters a question implies (kinds, years, authority) on top of the caller's.
 
@@ -165,10 +201,12 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
     years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
     if years and chosen:
         chosen = [r for r in chosen if years & _years(r)] or chosen
-    authorities = {r.local_authority.lower() for r in index.reports.values() if r.local_authority}
-    named = {a for a in authorities if re.search(rf"\b{re.escape(a)}\b", question, re.I)}
-    if named and chosen:
-        chosen = [r for r in chosen if r.local_authority.lower() in named] or chosen
+    named = find_authorities(question)
+    if named:
+        covered = [r for r in chosen if any(same_authority(r.local_authority, la) for la in named)]
+        if not covered:
+            return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
+        chosen = covered
     if len(chosen) == len(reports):
         return Scope(base)
     return Scope(base.model_copy(update={"document_ids": [r.document_id for r in chosen]}))
@@ -227,6 +265,59 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
         answerable=True,
         sentences=sentences,
         citations=[citation],
+    )
+
+
+_WHICH_AUTHORITIES = re.compile(
+    r"\b(which|what|how many|list)\b.{0,30}\b(councils?|authorities|local authorities|LAs)\b", re.I
+)
+_GRADE_WORDS = [
+    (
+        g,
+        re.compile(
+            rf"\b{re.escape(g.lower())}\b" if g != "Requires improvement to be good" else r"\brequir\w* improvement\b",
+            re.I,
+        ),
+    )
+    for g in GRADES
+]
+
+
+def compose_grade_list_answer(question: str, index: Index, scope: Scope) -> Answer | None:
+    """Answer 'Which councils were judged inadequate for care leavers in 2025?' from the extracted grades."""
+    if not _WHICH_AUTHORITIES.search(question):
+        return None
+    grade = next((g for g, pattern in _GRADE_WORDS if pattern.search(question)), None)
+    if grade is None:
+        return None
+    areas = grade_areas(question) or ["overall_effectiveness"]
+    years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
+    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    inspections = [r for r in in_scope if r.judgements and (not years or years & {d.year for d in r.inspection_dates})]
+    matches = [r for r in _latest(inspections)[::-1] if any(r.judgements.get(a) == grade for a in areas)]
+    area_text = " or ".join(AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:] for a in areas)
+    when = f" in {', '.join(map(str, sorted(years)))}" if years else ""
+    count = (
+        f"Among the {len(inspections)} inspections indexed{when}, {len(matches)} judged "
+        f"{grade.lower()} for {area_text}."
+    )
+    citations = [make_citation(index, p, 1.0) for r in matches if (p := r.paragraph("judgements")) is not None]
+    sentences = [Sentence(text=count, citations=list(range(len(citations))))] if citations else []
+    for i, r in enumerate(matches):
+        sentences.append(
+            Sentence(
+                text=f"{report_name(r)} ({format_dates(r.inspection_dates)}): judged {grade.lower()} for {area_text}.",
+                citations=[i],
+            )
+        )
+    if not citations:  # nothing to cite: say what was counted, as a refusal to name any
+        return Answer(question=question, answer=count, answerable=False, sentences=[], citations=[])
+    return Answer(
+        question=question,
+        answer=" ".join(s.text for s in sentences),
+        answerable=True,
+        sentences=sentences,
+        citations=citations,
     )
 
 
@@ -294,16 +385,19 @@ def answer_question(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     q = check_question(question, settings.api.max_question_chars)
-    scope = resolve_scope(q, index, filters)
+    scope = resolve_scope(q, index, validate_filters(filters, index))
     if scope.filters.document_ids == []:
-        names = ", ".join(f"{report_name(r)} ({format_dates(r.inspection_dates)})" for r in index.reports.values())
-        text = load("out_of_scope").format(what=scope.note or "the question", reports=names)
+        text = load("out_of_scope").format(what=scope.note or "the question", indexed=describe_indexed(index))
         return Answer(
             question=q, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
         )
     if unknown_acronyms(q, index):
         return refusal(q, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
-    direct = compose_grade_answer(q, index, scope) or compose_improve_answer(q, index, scope)
+    direct = (
+        compose_grade_list_answer(q, index, scope)
+        or compose_grade_answer(q, index, scope)
+        or compose_improve_answer(q, index, scope)
+    )
     if direct is not None:
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
         return checked.model_copy(update={"timings_ms": {"total": _ms(t0)}})

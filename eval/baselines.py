@@ -117,7 +117,7 @@ def langchain_hybrid_rerank(index: Index, embedder: Embedder, reranker: Reranker
 
     docs = _documents(index)
     bm25 = BM25Retriever.from_documents(docs, k=TOP_K)
-    dense = FAISS.from_documents(docs, _lc_embeddings(embedder)).as_retriever(search_kwargs={"k": TOP_K})  # type: ignore[arg-type]
+    dense = FAISS.from_documents(docs, _lc_embeddings(embedder)).as_retriever(search_kwargs={"k": TOP_K})
     ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
     compressor = CrossEncoderReranker(model=_lc_cross_encoder(reranker), top_n=TOP_K)
     retriever = ContextualCompressionRetriever(base_compressor=compressor, base_retriever=ensemble)

@@ -90,6 +90,30 @@ def bench_latency(engine: Any, repeats: int = 1) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_baselines(engine: Any) -> list[dict[str, Any]]:
+    """Return in-process latency of the LangChain baselines on the same questions (they have no server)."""
+    from eval.report import make_systems
+
+    questions = load_questions(DEFAULT_SET)
+    rows = []
+    for name, system in make_systems(["langchain-vanilla", "langchain-hybrid-rerank"], engine).items():
+        system(questions[0])  # warm up
+        latencies = []
+        for q in questions:
+            t0 = time.perf_counter()
+            system(q)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        rows.append(
+            {
+                "system": name,
+                "questions": len(questions),
+                "p50_ms": round(statistics.median(latencies), 1),
+                "p95_ms": round(percentile(latencies, 95), 1),
+            }
+        )
+    return rows
+
+
 def bench_indexing(engine: Any, corpus: Path, min_paragraphs: int = 2000) -> dict[str, Any]:
     """Return parse and embed speeds (paragraphs/s) on real PDFs, model load excluded."""
     from indexer.chunk import make_chunks
@@ -143,8 +167,18 @@ def run_bench(out: Path, corpus: Path, repeats: int = 1) -> str:
         engine.build([settings.index.corpus_dir], keep_existing=False)
         engine.warm_up()
         latency = bench_latency(engine, repeats)
+        baselines = bench_baselines(engine)
         indexing = bench_indexing(engine, corpus)
-    result = {"commit": git_commit(), "cpu_cores": os.cpu_count(), "latency": latency, "indexing": indexing}
+    default = next(r for r in latency if r["rerank_candidates"] == settings.retrieval.rerank_candidates)
+    for row in baselines:
+        row["ofsted_qa_p50_ratio"] = round(default["p50_ms"] / row["p50_ms"], 2)
+    result = {
+        "commit": git_commit(),
+        "cpu_cores": os.cpu_count(),
+        "latency": latency,
+        "baselines": baselines,
+        "indexing": indexing,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, indent=2))
     lines = [
@@ -155,6 +189,10 @@ def run_bench(out: Path, corpus: Path, repeats: int = 1) -> str:
             f"{r['p50_ratio_vs_no_rerank']}x | {r['hit_rate']:.3f} |"
             for r in latency
         ),
+        "",
+        "| baseline (in process, retrieval only) | p50 ms | p95 ms | ofsted-qa p50 (HTTP) / baseline p50 |",
+        "|---|---|---|---|",
+        *(f"| {b['system']} | {b['p50_ms']} | {b['p95_ms']} | {b['ofsted_qa_p50_ratio']}x |" for b in baselines),
         "",
         "Indexing: " + ", ".join(f"{k}={v}" for k, v in indexing.items()),
     ]

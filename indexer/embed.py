@@ -158,7 +158,9 @@ class Reranker:
             return []
         with self._lock:
             # one output label: sentence-transformers applies the sigmoid itself
+            # one pair at a time: padding a batch to its longest passage cost 1.8x on 2 cores
+            # (8 passages: 186 ms one by one, 331 ms as one batch)
             probs = self.model.predict(
-                [(question, p) for p in passages], batch_size=32, show_progress_bar=False, convert_to_numpy=True
+                [(question, p) for p in passages], batch_size=1, show_progress_bar=False, convert_to_numpy=True
             )
         return [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]

@@ -57,7 +57,7 @@ _DATE_LINE = re.compile(r"^(\d{1,2}) ([A-Z][a-z]+) (\d{4})$")
 _BOILERPLATE_START = re.compile(
     r"^(The Office for Standards in Education, Children's Services and Skills \(Ofsted\) regulates"
     r"|Ofsted will consider any representations"
-    r"|Yours sincerely|Yours faithfully)",
+    r"|Yours sincerely|Yours faithfully|The inspection team$)",
     re.I,
 )
 _BOILERPLATE_LINE = re.compile(
@@ -194,8 +194,21 @@ def page_lines(pages: list[tuple[float, list[dict[str, Any]]]]) -> list[Line]:
         prev: dict[str, Any] | None = None
         table_split: float | None = None
         sif_table = False
-        for rec in recs:
-            if _is_furniture(rec, height, repeated):
+        # footnotes: from a smaller line near the foot of the page that starts with its number, down to the end
+        foot = next(
+            (
+                i
+                for i, r in enumerate(recs)
+                if r["top"] > height * 0.7 and r["size"] < base - 0.5 and re.match(r"^\d{1,2}\s+\S", r["text"])
+            ),
+            len(recs),
+        )
+        if any(r["text"] == "Contents" for r in recs[:3]):
+            ends_in_page = sum(1 for r in recs if re.search(r"\s\d{1,3}$", r["text"]))
+            if ends_in_page >= len(recs) / 2:
+                continue  # a table of contents (2015-2018 reports): no paragraphs, only page numbers
+        for i, rec in enumerate(recs):
+            if _is_furniture(rec, height, repeated) or (i >= foot and rec["size"] < base - 0.5):
                 continue
             gap = rec["top"] - prev["bottom"] if prev else 99.0
             if gap > 0.6 * rec["size"]:
@@ -243,7 +256,8 @@ def page_lines(pages: list[tuple[float, list[dict[str, Any]]]]) -> list[Line]:
             if rec["size"] >= base + 8 and page_no == 1:
                 text = "# " + text
             elif is_heading:
-                text = "## " + text
+                text = "## " + re.sub(r"(?<=[A-Za-z?])\d$", "", text)  # a footnote mark: 'What needs to improve?1'
+
             out.append(Line(text, page_no))
             prev = rec
     return out
@@ -405,6 +419,7 @@ def _kind_and_authority(title: str) -> tuple[Kind, str]:
         ),
         ("monitoring visit", r"^Monitoring visit (?:to|of) (.+?)(?: local authority)? children's services"),
         ("focused visit", r"^Focused visit (?:to|of) (.+?)(?: local authority)? children's services"),
+        ("focused visit", r"^Focused visit (?:to|of)()"),  # no name, or a trust's: read it from the first paragraph
     ]
     for kind, pat in patterns:
         m = re.search(pat, t, re.I)
@@ -423,7 +438,7 @@ _ROLE = re.compile(
 def _split_names(text: str) -> list[str]:
     """Names in an inspector line, without their roles ('Andy Whippey Her Majesty's Inspector' → Andy Whippey)."""
     text = _ROLE.sub(",", text.translate(_QUOTES))
-    names = re.split(r",\s*|;\s*|\s+and\s+", text.strip().rstrip("."))
+    names = re.split(r",\s*(?:and\s+)?|;\s*|\s+and\s+", text.strip().rstrip("."))
     return [n.strip(" .") for n in names if n.strip(" .") and not re.search(r"Inspector|HMI", n)]
 
 
@@ -453,7 +468,8 @@ _SIF_OVERALL = re.compile(
     r"^(Children's services in .+?) (?:are |is )?((?:requires? improvement|good|outstanding|inadequate)\b.*)$", re.I
 )
 _COVER_SUBTITLE = re.compile(
-    r"^(?:Re-?inspection|Inspection) of (?:local authority )?(?:children's (?:social care )?services|services for children)",
+    r"^(?:Re-?inspection|Inspection) of (?:local authority )?"
+    r"(?:children's (?:social care )?services|services for children)",
     re.I,
 )
 _AREA_START = re.compile(r"^(The |Overall|Impact|Experiences|Leadership|Adoption)")
@@ -549,7 +565,8 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
                 in_letter_body = True
             continue
         m = re.match(
-            r"^(Inspection dates?|Lead inspectors?|Inspectors?|Date of (?:visit|inspection)|Report published)\s*:\s*(.*)$",
+            r"^(Inspection dates?|Lead inspectors?|Inspectors?|Date of (?:visit|inspection)|Report published)"
+            r"\s*:\s*(.*)$",
             text,
             re.I,
         )
@@ -622,15 +639,33 @@ def parse_lines(lines: list[Line], document_id: str, source: str = "") -> Report
         prev_content = block
 
     kind, local_authority = _kind_and_authority(title)
+    if kind != "other" and (not local_authority or re.search(r"\bChildren\b", local_authority)):
+        # 'Focused visit to children's services', 'Focused visit to Slough Children First': the letter's first
+        # paragraph names the authority ('the focused visit to Camden children's services on …')
+        for _, block, _ in paragraphs[:2]:
+            m = re.search(
+                r"(?:visit|inspection) (?:to|of) (?:the )?(.+?)(?: local authority)? children's services", block.text
+            )
+            if m:
+                local_authority = authority_name(m.group(1))
+                break
     if not dates:
         for _, block, _ in paragraphs[:3]:
             if re.search(r"(visit|inspection)", block.text, re.I):
                 dates = parse_date_range(block.text)
                 if dates:
                     break
+    if not inspectors:  # 2015-2018 reports name the team on their last page, under 'The inspection team'
+        for block in blocks:
+            m = re.match(r"^Lead inspector:\s*(.+?)(?:\s+(?:Deputy lead|Team|Quality assurance) \w+|$)", block.text)
+            if m:
+                inspectors = _split_names(m.group(1))
+                break
     if not inspectors:
         for _, block, _ in paragraphs[:4]:
-            m = re.search(r"inspectors? for this (?:visit|inspection) (?:were|was) ([^.]+)\.", block.text, re.I)
+            m = re.search(
+                r"inspectors?(?: for this (?:visit|inspection))? (?:were|was) (.+?)\.(?:\s|$)", block.text, re.I
+            )
             if m:
                 inspectors = _split_names(m.group(1))
                 break

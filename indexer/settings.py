@@ -26,7 +26,7 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     rerank_candidates: int = Field(
-        default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
+        default=4, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
     )
     expand_glossary: bool = Field(default=True, description="Add glossary expansions to the query (both branches).")
     rerank_expanded: bool = Field(default=False, description="Give the cross-encoder the expanded query too.")
