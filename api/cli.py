@@ -106,6 +106,7 @@ def index(
         report.write_text(json.dumps({"reports": rows, "failures": result.failures}, indent=2))
     typer.echo(
         f"Indexed {len(idx.reports)} reports, {len(idx.paragraphs)} paragraphs in {result.seconds:.1f} s "
+        f"(parse {result.parse_seconds:.1f} s, embed {result.embed_seconds:.1f} s) "
         f"({result.embedded} chunks embedded, {result.reused} unchanged; {len(result.failures) + len(missing)} "
         f"files failed) → {settings.index.dir}"
     )

@@ -38,6 +38,7 @@ def test_reindexing_unchanged_reports_embeds_nothing(tmp_path: Path, models) -> 
     assert first.embedded == 21
     again = build([corpus], tmp_path / "index", models)
     assert again.embedded == 0 and again.reused == 21
+    assert again.reparsed == 0  # same bytes, same parser: the report comes from the old index
     assert again.reports_unchanged == ["peterborough-monitoring-visit-2025"]
 
 
@@ -49,7 +50,8 @@ def test_changed_report_replaces_its_own_paragraphs_only(tmp_path: Path, models)
     build([corpus], tmp_path / "index", models)
     letter = corpus / SEED_LETTER.name
     letter.write_text(letter.read_text().replace("is too limited a resource", "is now a sufficient resource"))
-    result = build([letter], tmp_path / "index", models)
+    result = build([corpus], tmp_path / "index", models)
+    assert result.reparsed == 1  # only the edited file is parsed again
     assert result.embedded == 1  # only the edited paragraph (p19) is new
     index = Index.load(tmp_path / "index")
     assert "now a sufficient resource" in index.paragraphs[("peterborough-monitoring-visit-2025", "p19")].text
