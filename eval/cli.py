@@ -48,12 +48,18 @@ def register(app: typer.Typer) -> None:
             "../shared/corpus"
         ),
         repeats: Annotated[int, typer.Option(help="Times each question is asked per setting.")] = 1,
+        index: Annotated[
+            Path | None, typer.Option(help="Benchmark this existing index (e.g. the national one).")
+        ] = None,
+        questions: Annotated[Path | None, typer.Option("--set", help="Question file for the latency run.")] = None,
     ) -> None:
         """Benchmark /ask latency over HTTP per rerank depth, and indexing speed; writes JSON and Markdown."""
         from eval.bench import run_bench
 
         try:
-            table = run_bench(out, corpus, repeats)
+            from eval.dataset import DEFAULT_SET
+
+            table = run_bench(out, corpus, repeats, index=index, questions=questions or DEFAULT_SET)
         except OfstedQAError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -12,7 +12,15 @@ from eval.dataset import DEFAULT_SET, DatasetError, Question, load_questions
 from eval.run import Record, records_as_dicts, run_system, summarise, summarise_by
 from indexer.settings import get_settings
 
-METRICS = ["hit_rate", "citation_recall", "citation_precision", "key_terms", "refusal_accuracy", "false_refusals"]
+METRICS = [
+    "hit_rate",
+    "citation_recall",
+    "citation_precision",
+    "citation_support",
+    "key_terms",
+    "refusal_accuracy",
+    "false_refusals",
+]
 
 
 def git_commit() -> str:

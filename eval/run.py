@@ -20,6 +20,7 @@ class Output:
     cited: list[Ref]
     ranked: list[Ref] = field(default_factory=list)
     latency_ms: float = 0.0
+    support: float | None = None  # share of answer sentences their citations support (None: no sentences)
 
 
 System = Callable[[Question], Output]
@@ -40,6 +41,7 @@ class Record:
     latency_ms: float
     cited: list[Ref]
     answer: str
+    support: float | None = None
 
 
 def normalise(ref: Ref, aliases: dict[str, str]) -> Ref:
@@ -67,6 +69,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         latency_ms=output.latency_ms,
         cited=sorted(cited),
         answer=output.answer,
+        support=output.support,
     )
 
 
@@ -112,6 +115,8 @@ def summarise(records: Sequence[Record]) -> dict[str, Any]:
         "key_terms": _figure([r.terms for r in answerable if r.terms is not None]),
         "refusal_accuracy": _figure([1.0 if r.refused else 0.0 for r in unanswerable]),
         "false_refusals": _figure([1.0 if r.refused else 0.0 for r in answerable]),
+        # lexical rule (eval/README.md): verbatim extractive sentences pass it trivially
+        "citation_support": _figure([r.support for r in records if r.support is not None]),
         "latency_p50_ms": round(percentile(lat, 50), 1) if lat else None,
         "latency_p95_ms": round(percentile(lat, 95), 1) if lat else None,
     }

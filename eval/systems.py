@@ -10,8 +10,20 @@ from eval.run import Output, System
 from indexer.models import Answer
 
 
+def _support(answer: Answer) -> float | None:
+    from api.citations import supports
+
+    if not answer.sentences:
+        return None
+    ok = [
+        all(supports(s.text, answer.citations[i]) for i in s.citations) and bool(s.citations) for s in answer.sentences
+    ]
+    return sum(ok) / len(ok)
+
+
 def _output(answer: Answer) -> Output:
     return Output(
+        support=_support(answer),
         answer=answer.answer,
         answerable=answer.answerable,
         cited=[(c.document_id, c.paragraph) for c in answer.citations],
