@@ -182,9 +182,7 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
     from another report.
     """
     base = filters or Filters()
-    reports = [
-        r for r in index.reports.values() if index.mask(base.model_copy(update={"document_ids": [r.document_id]})).any()
-    ]
+    reports = [index.reports[d] for d in index.allowed_documents(base)]
     for m in _NAMED_REPORT.finditer(question):
         year = int(m.group(1) or m.group(4))
         kind = (m.group(2) or m.group(3)).lower()

@@ -28,6 +28,7 @@ class LocalAuthority(BaseModel):
     statistical_neighbours: list[str] = Field(description="LA codes of the DfE's ten comparator authorities.")
 
 
+@cache
 def normalise_name(name: str) -> str:
     """Return a name for matching: lower case, '&' as 'and', no punctuation, single spaces."""
     n = re.sub(r"['\u2019]s\b", "", name.lower()).replace("&", " and ").replace("'", "").replace("\u2019", "")
@@ -96,5 +97,10 @@ def find_authorities(text: str) -> list[LocalAuthority]:
 
 def same_authority(printed: str, la: LocalAuthority) -> bool:
     """Return whether a report's printed authority name is this authority."""
-    key = normalise_name(printed)
-    return key in {normalise_name(n) for n in (la.name, *la.aliases)}
+    return normalise_name(printed) in _names_of(la.la_code)
+
+
+@cache
+def _names_of(la_code: str) -> frozenset[str]:
+    la = next(a for a in load_authorities() if a.la_code == la_code)
+    return frozenset(normalise_name(n) for n in (la.name, *la.aliases))

@@ -37,11 +37,16 @@ def _is_acronym(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Z][A-Z0-9&/-]{1,7}s?", text))
 
 
+@cache
+def _needle(phrase: str) -> tuple[str, ...]:
+    return tuple(tokenize(phrase))
+
+
 def _occurs(phrase: str, question: str, question_tokens: list[str]) -> bool:
     """Acronyms match case-sensitively as words; other phrases match as stemmed token sequences."""
     if _is_acronym(phrase):
         return re.search(rf"\b{re.escape(phrase)}s?\b", question) is not None
-    needle = tokenize(phrase)
+    needle = list(_needle(phrase))
     if not needle:
         return False
     n = len(needle)

@@ -174,7 +174,10 @@ class Index:
         self._tokens = [tokenize(c.text) for c in chunks]
         if chunks:
             self.bm25.index([t or ["_"] for t in self._tokens], show_progress=False)
-        self._doc_of = np.array([c.document_id for c in chunks], dtype=object)
+        self._doc_ids = list(self.reports)
+        self._doc_number = {d: i for i, d in enumerate(self._doc_ids)}
+        # chunk → report number, so a filter becomes one array lookup (23,000 chunks: well under 1 ms)
+        self._chunk_doc = np.array([self._doc_number[c.document_id] for c in chunks], dtype=np.int64)
         self.paragraphs = {(p.document_id, p.label): p for r in reports for p in r.paragraphs}
 
     # ------------------------------------------------------------ lookups
@@ -198,14 +201,14 @@ class Index:
         """Return a report by id or alias."""
         return self.reports[self.resolve_id(document_id)]
 
-    def mask(self, filters: Filters | None) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        """Return which chunks pass the filters: one mask, used by both branches."""
-        n = len(self.chunks)
+    def allowed_documents(self, filters: Filters | None) -> list[str]:
+        """Return the ids of the reports that pass the report-level filters (all but section)."""
         if filters is None or filters.is_empty():
-            return np.ones(n, dtype=bool)
-        allowed: set[str] = set()
+            return list(self.reports)
+        ids = None if filters.document_ids is None else {self.aliases.get(d, d) for d in filters.document_ids}
+        allowed: list[str] = []
         for doc, report in self.reports.items():
-            if filters.document_ids is not None and doc not in {self.aliases.get(d, d) for d in filters.document_ids}:
+            if ids is not None and doc not in ids:
                 continue
             if filters.local_authority and report.local_authority.lower() != filters.local_authority.lower():
                 continue
@@ -216,8 +219,18 @@ class Index:
                 continue
             if filters.until and (not dates or dates[0] > filters.until):
                 continue
-            allowed.add(doc)
-        mask = np.isin(self._doc_of, list(allowed)) if allowed else np.zeros(n, dtype=bool)
+            allowed.append(doc)
+        return allowed
+
+    def mask(self, filters: Filters | None) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Return which chunks pass the filters: one mask, used by both branches."""
+        n = len(self.chunks)
+        if filters is None or filters.is_empty():
+            return np.ones(n, dtype=bool)
+        passing = np.zeros(len(self._doc_ids), dtype=bool)
+        for doc in self.allowed_documents(filters):
+            passing[self._doc_number[doc]] = True
+        mask = passing[self._chunk_doc] if n else np.zeros(0, dtype=bool)
         if filters.section:
             needle = filters.section.lower()
             sec = np.array(
