@@ -210,6 +210,22 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
     return Scope(base.model_copy(update={"document_ids": [r.document_id for r in chosen]}))
 
 
+def in_scope_reports(index: Index, scope: Scope) -> list[Report]:
+    """Return the reports the scope's filters allow (report level)."""
+    return [index.reports[d] for d in index.allowed_documents(scope.filters)]
+
+
+def cited_answer(question: str, sentences: list[Sentence], citations: list[Citation]) -> Answer:
+    """Return an answer made of these sentences and citations (answerable when there is a sentence)."""
+    return Answer(
+        question=question,
+        answer=" ".join(s.text for s in sentences),
+        answerable=bool(sentences),
+        sentences=sentences,
+        citations=citations,
+    )
+
+
 def _latest(reports: list[Report]) -> list[Report]:
     return sorted(reports, key=lambda r: (r.inspection_dates or [dt.date.min])[-1], reverse=True)
 
@@ -228,7 +244,7 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
         t for r in index.reports.values() for t in tokenize(r.local_authority)
     }:
         return None  # 'grades of its children's homes', 'judged in 2018 and why': not the judgement table
-    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    in_scope = in_scope_reports(index, scope)
     graded = _latest([r for r in in_scope if r.judgements])
     if not graded:
         return None
@@ -257,13 +273,7 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
         )
         for a in wanted
     ]
-    return Answer(
-        question=question,
-        answer=" ".join(s.text for s in sentences),
-        answerable=True,
-        sentences=sentences,
-        citations=[citation],
-    )
+    return cited_answer(question, sentences, [citation])
 
 
 _WHICH_AUTHORITIES = re.compile(
@@ -290,7 +300,7 @@ def compose_grade_list_answer(question: str, index: Index, scope: Scope) -> Answ
         return None
     areas = grade_areas(question) or ["overall_effectiveness"]
     years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
-    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    in_scope = in_scope_reports(index, scope)
     inspections = [r for r in in_scope if r.judgements and (not years or years & {d.year for d in r.inspection_dates})]
     matches = [r for r in _latest(inspections)[::-1] if any(r.judgements.get(a) == grade for a in areas)]
     area_text = " or ".join(AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:] for a in areas)
@@ -310,32 +320,20 @@ def compose_grade_list_answer(question: str, index: Index, scope: Scope) -> Answ
         )
     if not citations:  # nothing to cite: say what was counted, as a refusal to name any
         return Answer(question=question, answer=count, answerable=False, sentences=[], citations=[])
-    return Answer(
-        question=question,
-        answer=" ".join(s.text for s in sentences),
-        answerable=True,
-        sentences=sentences,
-        citations=citations,
-    )
+    return cited_answer(question, sentences, citations)
 
 
 def compose_improve_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Return the report's 'What needs to improve' points, or None when not asked for."""
     if not _IMPROVE_INTENT.search(question):
         return None
-    in_scope = [index.reports[d] for d in (scope.filters.document_ids or list(index.reports))]
+    in_scope = in_scope_reports(index, scope)
     for report in _latest(in_scope):
         bullets = [p for p in report.paragraphs if p.label.startswith("improve-")]
         if bullets:
             citations = [make_citation(index, p, 1.0) for p in bullets]
             sentences = [Sentence(text=p.text, citations=[i]) for i, p in enumerate(bullets)]
-            return Answer(
-                question=question,
-                answer=" ".join(s.text for s in sentences),
-                answerable=True,
-                sentences=sentences,
-                citations=citations,
-            )
+            return cited_answer(question, sentences, citations)
     return None
 
 
@@ -541,13 +539,7 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
                 sentences.append(Sentence(text=s, citations=[len(citations) - 1]))
     if answer_type_missing(question, [s.text for s in sentences]):
         return refusal(question, ranked, index, settings)
-    return Answer(
-        question=question,
-        answer=" ".join(s.text for s in sentences),
-        answerable=bool(sentences),
-        sentences=sentences,
-        citations=citations,
-    )
+    return cited_answer(question, sentences, citations)
 
 
 def refusal(question: str, ranked: list[Hit], index: Index, settings: Settings) -> Answer:
