@@ -1,0 +1,27 @@
+"""`ofsted-qa eval --url`: a running deployment evaluated over HTTP, results written to disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.dataset import DEFAULT_SET
+from eval.report import evaluate
+
+
+def test_eval_over_http_writes_results_and_report(live_server: str, tmp_path: Path) -> None:
+    lines = DEFAULT_SET.read_text().splitlines()
+    chosen = [line for line in lines if json.loads(line)["id"] in {"q001", "q002", "q126", "q155"}]
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("\n".join(chosen) + "\n")
+    result = evaluate([mine], url=live_server, out=tmp_path / "out", plots=False)
+    assert result["url"] == live_server and result["answer_cache"] == "none"
+    assert [r["id"] for r in result["records"]] == ["q001", "q002", "q126", "q155"]
+    q001 = result["records"][0]
+    assert q001["hit"] == 1.0 and [list(c) for c in q001["cited"]] == [["peterborough-ilacs-2023", "judgements"]]
+    assert q001["latency_ms"] > 0
+    summary = result["summary"]["ofsted-qa"]["all"]
+    assert summary["questions"] == 4 and summary["hit_rate"]["n"] == 2
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# ofsted-qa evaluation")
+    again = evaluate([mine], url=live_server, out=tmp_path / "again", plots=False)
+    assert again["summary"]["ofsted-qa"]["all"]["hit_rate"] == summary["hit_rate"]  # same figures twice
