@@ -157,6 +157,7 @@ class Index:
         vectors: np.ndarray[Any, Any],
         manifest: Manifest,
         path: Path | None = None,
+        bm25: Any = None,
     ) -> None:
         import bm25s
         import faiss
@@ -170,10 +171,12 @@ class Index:
         self.dense = faiss.IndexFlatIP(int(self.vectors.shape[1]) if self.vectors.size else 384)
         if len(self.vectors):
             self.dense.add(self.vectors)
-        self.bm25 = bm25s.BM25()
-        self._tokens = [tokenize(c.text) for c in chunks]
-        if chunks:
-            self.bm25.index([t or ["_"] for t in self._tokens], show_progress=False)
+        if bm25 is not None:
+            self.bm25 = bm25  # read back from disk: tokenising 23,000 chunks again took seconds of cold start
+        else:
+            self.bm25 = bm25s.BM25()
+            if chunks:
+                self.bm25.index([tokenize(c.text) or ["_"] for c in chunks], show_progress=False)
         self._doc_ids = list(self.reports)
         self._doc_number = {d: i for i, d in enumerate(self._doc_ids)}
         # chunk → report number, so a filter becomes one array lookup (23,000 chunks: well under 1 ms)
@@ -344,7 +347,15 @@ class Index:
                 f"The index in {index_dir} was built by parser version {manifest.parser_version}, this is "
                 f"{PARSER_VERSION}. Rebuild it with: ofsted-qa index reports/ --index {index_dir}"
             )
-        return cls(reports, chunks, vectors, manifest, gen)
+        bm25 = None
+        if (gen / "bm25").is_dir():
+            import bm25s
+
+            try:
+                bm25 = bm25s.BM25.load(str(gen / "bm25"))
+            except (OSError, ValueError):
+                bm25 = None  # rebuilt from the chunks below
+        return cls(reports, chunks, vectors, manifest, gen, bm25=bm25)
 
 
 def _prune(index_dir: Path, keep: set[str]) -> None:
