@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
@@ -474,13 +475,19 @@ def answer_type_missing(question: str, sentences: list[str]) -> bool:
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
 
 
+@cache
+def glossary_words() -> frozenset[str]:
+    """Return every term and synonym in the glossary (built once, not per question)."""
+    return frozenset({t.term for t in load_glossary()} | {s for t in load_glossary() for s in t.synonyms})
+
+
 def unknown_acronyms(question: str, index: Index) -> list[str]:
     """Return acronyms in the question that neither the indexed reports nor the glossary know ('GCSE', 'NHS').
 
     The reports cannot answer a question about something they never name; the glossary maps the acronyms
     they name in full (LADO → allegations against adults) so those still count as known.
     """
-    known = {t.term for t in load_glossary()} | {s for t in load_glossary() for s in t.synonyms}
+    known = glossary_words()
     out = []
     for m in _ACRONYM.finditer(question):
         word = m.group(0).rstrip("s") if m.group(0).endswith("s") and len(m.group(0)) > 2 else m.group(0)
