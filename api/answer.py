@@ -18,9 +18,10 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
+from api.followup import resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
-from indexer.glossary import expand_query, load_glossary
+from indexer.glossary import Term, expand_query, load_glossary, matched_terms
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
@@ -147,6 +148,11 @@ _NAMED_REPORT = re.compile(
 )
 
 
+_COMPARATIVE = re.compile(
+    r"\b(?:better|worse|than (?:in|at|before)|since|compared?|changed?|improved?|progress(?:ed)? since)\b", re.I
+)
+
+
 def _years(report: Report) -> set[int]:
     return {d.year for d in [*report.inspection_dates, *([report.published] if report.published else [])]}
 
@@ -190,7 +196,7 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if not any(r.kind == kind and year in _years(r) for r in reports):
             return Scope(base.model_copy(update={"document_ids": []}), note=f"the {year} {kind}")
     chosen = reports
-    if base.kind is None:
+    if base.kind is None and not _COMPARATIVE.search(question):
         kinds = {kind for kind, pattern in _KIND_WORDS if pattern.search(question)}
         if re.search(r"\b(visit|letter)\b", question, re.I) and not kinds & {"monitoring visit", "focused visit"}:
             kinds |= {"monitoring visit", "focused visit"}
@@ -198,7 +204,7 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if same and len(kinds) < len(_KIND_WORDS):
             chosen = same
     years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
-    if years and chosen:
+    if years and chosen and not _COMPARATIVE.search(question):  # 'better than in 2023?' needs both reports
         chosen = [r for r in chosen if years & _years(r)] or chosen
     named = find_authorities(question)
     if named:
@@ -209,6 +215,19 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
     if len(chosen) == len(reports):
         return Scope(base)
     return Scope(base.model_copy(update={"document_ids": [r.document_id for r in chosen]}))
+
+
+def carry_authority(scope: Scope, authority: str, index: Index) -> Scope:
+    """Return the scope narrowed to the conversation's authority, when it has reports in scope (else unchanged)."""
+    named = find_authorities(authority)
+    mine = [
+        r.document_id
+        for r in in_scope_reports(index, scope)
+        if any(same_authority(r.local_authority, la) for la in named)
+    ]
+    if not mine:
+        return scope
+    return Scope(scope.filters.model_copy(update={"document_ids": mine}), scope.note)
 
 
 def in_scope_reports(index: Index, scope: Scope) -> list[Report]:
@@ -381,15 +400,19 @@ def answer_question(
     """Return the cited answer to a question, or a refusal with the closest paragraphs."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    q = check_question(question, settings.api.max_question_chars)
+    asked = check_question(question, settings.api.max_question_chars)
+    resolved = resolve_followup(asked, history or [])
+    q = resolved.question  # the follow-up asked in context; the answer still quotes the user's own words
     scope = resolve_scope(q, index, validate_filters(filters, index))
+    if resolved.authority and scope.filters.document_ids != []:
+        scope = carry_authority(scope, resolved.authority, index)
     if scope.filters.document_ids == []:
         text = load("out_of_scope").format(what=scope.note or "the question", indexed=describe_indexed(index))
         return Answer(
-            question=q, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
+            question=asked, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
         )
-    if unknown_acronyms(q, index):
-        return refusal(q, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
+    if unknown_acronyms(asked, index):
+        return refusal(asked, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
     direct = (
         compose_grade_list_answer(q, index, scope)
         or compose_grade_answer(q, index, scope)
@@ -397,7 +420,7 @@ def answer_question(
     )
     if direct is not None:
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
-        return checked.model_copy(update={"timings_ms": {"total": _ms(t0)}})
+        return checked.model_copy(update={"question": asked, "timings_ms": {"total": _ms(t0)}})
 
     expanded = expand_query(q) if settings.retrieval.expand_glossary else q
     t = time.perf_counter()
@@ -407,10 +430,17 @@ def answer_question(
     fused = index.search(
         expanded, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters
     )
+    carried = carried_hits(resolved.carried, index, scope.filters, fused)
     timings["retrieve"] = _ms(t)
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     t = time.perf_counter()
-    ranked = rerank(expanded if settings.retrieval.rerank_expanded else q, fused, index, reranker, n)
+    ranked = rerank(
+        rerank_query(q, expanded, settings.retrieval.rerank_expanded),
+        carried + fused,
+        index,
+        reranker,
+        n + len(carried),
+    )
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
@@ -418,7 +448,40 @@ def answer_question(
     if answer.answerable and not answer.sentences:
         answer = refusal(q, ranked, index, settings)
     timings["total"] = _ms(t0)
-    return answer.model_copy(update={"timings_ms": timings})
+    return answer.model_copy(update={"question": asked, "timings_ms": timings})
+
+
+def rerank_query(question: str, expanded: str, mode: str) -> str:
+    """Return what the cross-encoder reads: the expansion helps with acronyms it has never seen ('EDT'), and
+    hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it."""
+    if mode == "always" or (mode == "acronyms" and any(t.term in question for t in acronym_terms(question))):
+        return expanded
+    return question
+
+
+def acronym_terms(question: str) -> list[Term]:
+    """Return the glossary entries whose acronym the question uses as written."""
+    return [
+        t for t in matched_terms(question) if re.search(rf"\b{re.escape(t.term)}s?\b", question) and t.term.isupper()
+    ]
+
+
+def carried_hits(refs: list[tuple[str, str]], index: Index, filters: Filters, fused: list[Hit]) -> list[Hit]:
+    """Return the previous answer's cited paragraphs as candidates, when the filters allow them and not yet found."""
+    if not refs:
+        return []
+    allowed = set(index.allowed_documents(filters))
+    have = {(h.chunk.document_id, h.chunk.paragraph) for h in fused}
+    out = []
+    for doc, label in refs:
+        doc = index.aliases.get(doc, doc)
+        if doc not in allowed or (doc, label) in have:
+            continue
+        chunk = next((c for c in index.chunks if c.document_id == doc and c.paragraph == label), None)
+        if chunk is not None:
+            out.append(Hit(chunk=chunk, score=0.0, branch="history"))
+            have.add((doc, label))
+    return out
 
 
 def logit(p: float) -> float:

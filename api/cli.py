@@ -165,6 +165,52 @@ def ask(
             typer.echo(f"  {c.document_id} ¶{c.paragraph}: {c.text[:100]}…")
 
 
+@app.command()
+def findings(
+    topic: Annotated[str, typer.Argument(help="The topic, in quotes: 'MASH', 'emergency duty team'…")],
+    la: Annotated[str | None, typer.Option("--la", help="Only this local authority (name or alias).")] = None,
+    kind: Annotated[str | None, typer.Option(help="inspection, monitoring visit or focused visit.")] = None,
+    since: Annotated[str | None, typer.Option(help="Reports ending on or after this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Reports starting on or before this date (YYYY-MM-DD).")] = None,
+    compare_with: Annotated[str | None, typer.Option(help="statistical_neighbours or region (needs --la).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="markdown, csv or json.")] = "markdown",
+    index: IndexOpt = None,
+) -> None:
+    """What inspectors said about a topic, by authority and report, ready to paste into a briefing."""
+    from pydantic import ValidationError
+
+    from api.engine import Engine
+    from api.findings import FindingsRequest, to_csv, to_markdown
+
+    if fmt not in ("markdown", "csv", "json"):
+        _fail(ValueError(f"--format {fmt!r}: use markdown, csv or json."))
+    settings = _settings(index)
+    try:
+        request = FindingsRequest.model_validate(
+            {
+                "topic": topic,
+                "local_authority": la,
+                "kind": kind,
+                "since": since,
+                "until": until,
+                "compare_with": compare_with,
+            }
+        )
+        engine = Engine(settings)
+        engine.load(build_default=index is None)
+        result = engine.findings(request)
+    except ValidationError as exc:
+        _fail(ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())))
+        return
+    except OfstedQAError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        typer.echo(to_markdown(result) if fmt == "markdown" else to_csv(result), nl=False)
+
+
 def _mount_optional() -> None:
     """Mount the eval and bench commands from the layer above, when present."""
     try:

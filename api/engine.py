@@ -7,9 +7,10 @@ import threading
 from pathlib import Path
 
 from api.answer import answer_question
+from api.findings import FindingsRequest, find_findings
 from indexer.embed import Embedder, Reranker
 from indexer.errors import IndexNotFoundError
-from indexer.models import Answer, Turn
+from indexer.models import Answer, Findings, Turn
 from indexer.settings import Settings
 from indexer.store import BuildResult, Filters, Index, build_index
 
@@ -91,4 +92,16 @@ class Engine:
             filters=filters,
             history=history,
             rerank_candidates=rerank_candidates,
+        )
+
+    def findings(self, request: FindingsRequest) -> Findings:
+        """Return what the reports say about a topic, grouped by authority and report."""
+        return find_findings(
+            request,
+            self.require_index(),
+            self.embedder,
+            self.reranker,
+            self.settings.findings,
+            self.settings.api.max_question_chars,
+            self.settings.retrieval.expand_glossary,
         )

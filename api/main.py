@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.engine import Engine
-from api.routes import ask, health, reports
+from api.routes import ask, findings, health, reports
 from indexer.errors import (
     IndexMismatchError,
     IndexNotFoundError,
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
 
     app.include_router(ask.router)
     app.include_router(reports.router)
+    app.include_router(findings.router)
     app.include_router(health.router)
 
     if STATIC.is_dir():

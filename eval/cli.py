@@ -64,3 +64,28 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         typer.echo(table)
+
+    @app.command("eval-findings")
+    def eval_findings_command(
+        index: Annotated[Path | None, typer.Option("--index", help="Index with the gold's reports.")] = None,
+        topics: Annotated[Path | None, typer.Option("--set", help="Topic file, JSONL (default: ours).")] = None,
+        out: Annotated[Path, typer.Option(help="Folder for findings.json and findings.md.")] = Path("eval/out"),
+    ) -> None:
+        """Score /findings against gold topics: recall, precision, about-above-mention ordering, latency."""
+        from api.cli import _settings
+        from api.engine import Engine
+        from eval.findings import DEFAULT_TOPICS, evaluate_findings, load_topics, markdown_table
+
+        try:
+            engine = Engine(_settings(index))
+            idx = engine.load(build_default=False)
+            engine.warm_up()
+            result = evaluate_findings(load_topics(topics or DEFAULT_TOPICS), engine.findings, idx.resolve_id)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "findings.json").write_text(json.dumps(result, indent=2))
+        table = markdown_table(result)
+        (out / "findings.md").write_text(table)
+        typer.echo(table)

@@ -80,6 +80,7 @@ def make_systems(names: list[str], engine: Any) -> dict[str, Any]:
     factories = {
         "ofsted-qa": lambda: ofsted_qa(engine),
         "ofsted-qa-no-rerank": lambda: ofsted_qa(engine, rerank_candidates=0),
+        "ofsted-qa-no-history": lambda: ofsted_qa(engine, use_history=False),
         "langchain-vanilla": lambda: baselines.langchain_vanilla(engine.index, engine.embedder),
         "langchain-hybrid-rerank": lambda: baselines.langchain_hybrid_rerank(
             engine.index, engine.embedder, engine.reranker

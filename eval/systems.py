@@ -32,11 +32,12 @@ def _output(answer: Answer) -> Output:
     )
 
 
-def ofsted_qa(engine: Engine, rerank_candidates: int | None = None) -> System:
-    """Return ofsted-qa answering in this process."""
+def ofsted_qa(engine: Engine, rerank_candidates: int | None = None, use_history: bool = True) -> System:
+    """Return ofsted-qa answering in this process (optionally ignoring the conversation, as a baseline)."""
 
     def run(q: Question) -> Output:
-        return _output(engine.ask(q.question, history=list(q.history), rerank_candidates=rerank_candidates))
+        history = list(q.history) if use_history else []
+        return _output(engine.ask(q.question, history=history, rerank_candidates=rerank_candidates))
 
     return run
 

@@ -154,3 +154,53 @@ class Answer(Frozen):
         default_factory=list, description="Closest paragraphs when refusing; never counted as citations."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
+
+
+class GradeRecord(Frozen):
+    """One inspection's grades, with the judgement table to cite."""
+
+    document_id: str = Field(description="The inspection report's id.")
+    inspection_dates: list[dt.date] = Field(description="First and last day of the inspection.")
+    published: dt.date | None = Field(default=None, description="Publication date where printed.")
+    grades: dict[str, str] = Field(description="Judgement area (as printed) → grade.")
+    citation: str = Field(description="URL of the judgement table paragraph.")
+
+
+class ReportFindings(Frozen):
+    """What one report says about a topic."""
+
+    document_id: str = Field(description="The report's id.")
+    title: str = Field(description="The report's printed title.")
+    local_authority: str = Field(description="Local authority of the report.")
+    kind: Kind = Field(description="Inspection, monitoring visit, focused visit…")
+    inspection_dates: list[dt.date] = Field(description="First and last day of the inspection or visit.")
+    published: dt.date | None = Field(default=None, description="Publication or letter date where printed.")
+    latest: bool = Field(description="Whether this is the authority's most recent indexed report.")
+    grades: dict[str, str] = Field(description="Judgement area (as printed) → grade; empty for visits.")
+    summary: str = Field(description="One sentence copied from the most relevant paragraph.")
+    summary_paragraph: str = Field(description="Label of the paragraph the summary sentence comes from.")
+    paragraphs: list[Citation] = Field(description="Every relevant paragraph, most relevant first.")
+
+
+class AuthorityFindings(Frozen):
+    """The findings of one authority's reports on a topic, oldest report first, with its grade history."""
+
+    local_authority: str = Field(description="The authority's name as printed in its reports.")
+    region: str = Field(default="", description="Its region.")
+    role: Literal["requested", "statistical neighbour", "region", "all"] = Field(
+        description="Why it is here: asked for, a statistical neighbour or regional peer, or an unscoped search."
+    )
+    grade_history: list[GradeRecord] = Field(description="Every indexed inspection's grades, oldest first.")
+    reports: list[ReportFindings] = Field(description="Reports that speak about the topic, oldest first.")
+
+
+class Findings(Frozen):
+    """What inspectors said about a topic, grouped by authority."""
+
+    topic: str = Field(description="The topic asked about.")
+    terms: list[str] = Field(description="The words searched for: the topic and its glossary synonyms.")
+    compare_with: str | None = Field(default=None, description="statistical_neighbours or region, when asked.")
+    reports_searched: int = Field(description="How many indexed reports the filters allowed.")
+    groups: list[AuthorityFindings] = Field(description="One group per authority with findings.")
+    note: str = Field(default="", description="What was left out or not indexed, in one sentence.")
+    timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")

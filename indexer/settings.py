@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,7 +30,11 @@ class RetrievalSettings(BaseModel):
         default=4, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
     )
     expand_glossary: bool = Field(default=True, description="Add glossary expansions to the query (both branches).")
-    rerank_expanded: bool = Field(default=False, description="Give the cross-encoder the expanded query too.")
+    rerank_expanded: Literal["never", "acronyms", "always"] = Field(
+        default="acronyms",
+        description="Give the cross-encoder the glossary-expanded query: never, only when the question uses an "
+        "acronym the glossary expands ('EDT'), or always.",
+    )
 
 
 class AnswerSettings(BaseModel):
@@ -42,6 +47,21 @@ class AnswerSettings(BaseModel):
         default=1.5, ge=0.0, le=20.0, description="Cite further paragraphs whose logit is this close to the best."
     )
     closest: int = Field(default=3, ge=0, le=10)
+
+
+class FindingsSettings(BaseModel):
+    lexical_weight: float = Field(
+        default=0.1, ge=0.0, le=2.0, description="Weight of naming the topic (see api/findings.py) beside cosine."
+    )
+    min_relevance: float = Field(
+        default=0.72, ge=0.0, le=3.0, description="First-stage relevance a paragraph needs when not reranked."
+    )
+    rerank_candidates: int = Field(
+        default=30, ge=0, le=200, description="Best first-stage paragraphs the cross-encoder judges (one authority)."
+    )
+    min_rerank: float = Field(default=0.02, ge=0.0, le=1.0, description="Cross-encoder probability a paragraph needs.")
+    max_per_report: int = Field(default=12, ge=1, le=100, description="Paragraphs shown per report.")
+    max_authorities: int = Field(default=30, ge=1, le=200, description="Authorities shown without a filter.")
 
 
 class ApiSettings(BaseModel):
@@ -66,6 +86,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    findings: FindingsSettings = Field(default_factory=FindingsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
 
