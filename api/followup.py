@@ -31,6 +31,9 @@ _SAME_TOPIC = re.compile(
 _PRONOUN = re.compile(r"\b(?:that|this|it|they|them|those|these|there|its|their|then)\b", re.I)
 
 
+_GENERIC = frozenset(tokenize("inspectors inspection report ofsted find found think thought happen happened else more"))
+
+
 @dataclass(frozen=True)
 class Resolved:
     """The question to answer, after the conversation is taken into account."""
@@ -46,7 +49,8 @@ def is_followup(question: str) -> bool:
     words = tokenize(question)
     if _STARTS.search(question) and len(words) <= 8:
         return True
-    return len(words) <= 2 or (bool(_PRONOUN.search(question)) and len(words) <= 4)
+    topical = [w for w in words if w not in _GENERIC]
+    return not topical or (bool(_PRONOUN.search(question)) and len(words) <= 4)
 
 
 def _without_authorities(text: str) -> str:
