@@ -47,6 +47,33 @@ def engine(tmp_path_factory: pytest.TempPathFactory, models: tuple[Embedder, Rer
     return eng
 
 
+HISTORY = [
+    "peterborough-inspection-2015-09-18.pdf",
+    "peterborough-inspection-2018-08-06.pdf",
+    "peterborough-focused-visit-2021-08-02.pdf",
+    "peterborough-focused-visit-2023-05-09.pdf",
+    "peterborough-inspection-2024-01-30.pdf",
+    "luton-focused-visit-2024-09-09.pdf",
+]
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory, models: tuple[Embedder, Reranker]) -> Engine:
+    """A real index of the bundled reports, Peterborough's history as PDFs and Luton's 2024 focused visit
+    (a statistical neighbour in the same region); built once per session, do not mutate."""
+    settings = make_settings(tmp_path_factory.mktemp("history"))
+    engine = Engine(settings, embedder=models[0], reranker=models[1])
+    engine.build([settings.index.corpus_dir, *(DATA / name for name in HISTORY)], keep_existing=False)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def history_server(history: Engine) -> Iterator[str]:
+    """Base URL of a real server over the history index (PDFs included)."""
+    with LiveServer(history, history.settings) as server:
+        yield server.url
+
+
 @pytest.fixture()
 def fresh_settings(tmp_path: Path) -> Settings:
     """Settings pointing at an empty index directory of the test's own."""

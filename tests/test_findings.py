@@ -17,26 +17,8 @@ from api.engine import Engine
 from api.findings import FindingsRequest, TopicMatcher, lexical_score, topic_terms
 from eval.findings import DEFAULT_TOPICS, evaluate_findings, load_topics
 from indexer.errors import NotFoundError, QuestionError
-from tests.conftest import DATA, LiveServer, make_settings
 
 THRESHOLDS = Path(__file__).resolve().parent.parent / "eval" / "thresholds.json"
-HISTORY = [
-    "peterborough-inspection-2015-09-18.pdf",
-    "peterborough-inspection-2018-08-06.pdf",
-    "peterborough-focused-visit-2021-08-02.pdf",
-    "peterborough-focused-visit-2023-05-09.pdf",
-    "peterborough-inspection-2024-01-30.pdf",
-    "luton-focused-visit-2024-09-09.pdf",
-]
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory, models) -> Engine:  # type: ignore[no-untyped-def]
-    """A real index of the bundled reports plus Peterborough's history and Luton's 2024 focused visit."""
-    settings = make_settings(tmp_path_factory.mktemp("history"))
-    engine = Engine(settings, embedder=models[0], reranker=models[1])
-    engine.build([settings.index.corpus_dir, *(DATA / name for name in HISTORY)], keep_existing=False)
-    return engine
 
 
 def returned(findings) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -149,9 +131,9 @@ def test_glossary_expands_topics_and_scores_a_passing_mention_below_a_finding() 
     assert lexical_score("Nothing about it here.", matcher) == 0
 
 
-def test_findings_over_http_as_json_markdown_and_csv(history: Engine) -> None:
+def test_findings_over_http_as_json_markdown_and_csv(history_server: str) -> None:
     body = {"topic": "private fostering", "local_authority": "Peterborough"}
-    with LiveServer(history, history.settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=history_server, timeout=60) as client:
         data = client.post("/findings", json=body).json()
         markdown = client.post("/findings?format=markdown", json=body)
         table = client.post("/findings?format=csv", json=body)

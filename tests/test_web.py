@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import DATA, LiveServer
+from tests.conftest import DATA, LiveServer, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -133,3 +136,163 @@ def test_report_text_is_inserted_as_text_never_html(browser, fresh_settings, mod
         shot(pg, "xss")
         assert dialogs == []
         context.close()
+
+
+@pytest.fixture()
+def history_page(browser, history_server: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.requests = []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def test_chip_opens_the_paragraph_and_the_pdf_at_its_page(history_page, history_server: str) -> None:  # type: ignore[no-untyped-def]
+    page = history_page
+    page.goto(history_server + "/")
+    answer = ask(page, "What did the 2018 inspection say about private fostering in Peterborough?")
+    assert answer.get_attribute("data-answerable") == "true"
+    chip = answer.locator(".chip:not(.chip-related)").first
+    label = chip.inner_text()
+    assert label.startswith("Peterborough inspection, ") and ", para " in label
+    chip.click()
+    page.locator("#paragraph-dialog").wait_for(state="visible")
+    pdf = page.get_attribute("#pdf-link", "href")
+    assert pdf is not None and "/pdf#page=" in pdf and page.is_visible("#pdf-link")
+    response = page.request.get(pdf.split("#")[0])
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body()[:5] == b"%PDF-"
+    shot(page, "pdf-link")
+    only_own_origin(page, history_server)
+
+
+def test_findings_view_groups_reports_oldest_first_with_chips(history_page, history_server: str) -> None:  # type: ignore[no-untyped-def]
+    page = history_page
+    page.goto(history_server + "/")
+    page.click("#tab-findings")
+    page.click("#filters summary")
+    page.fill("#filter-authority", "Peterborough")
+    page.fill("#topic", "private fostering")
+    page.click("#findings-submit")
+    group = page.locator("#findings-results .finding-group").first
+    group.wait_for(timeout=30_000)
+    assert group.locator("h3").inner_text() == "Peterborough"
+    reports = group.locator("article.finding-report")
+    assert reports.count() >= 2
+    ids = [reports.nth(i).get_attribute("data-document-id") for i in range(reports.count())]
+    years = [int(next(part for part in i.split("-") if part.isdigit() and len(part) == 4)) for i in ids]  # type: ignore[union-attr]
+    assert years == sorted(years), ids
+    assert reports.first.locator(".chip").count() >= 1 and reports.first.locator(".summary").inner_text()
+    shot(page, "findings")
+    reports.first.locator(".chip").first.click()
+    page.locator("#paragraph-dialog").wait_for(state="visible")
+    assert "fostering" in page.inner_text("#paragraph-text").lower()
+    only_own_origin(page, history_server)
+    assert page.errors == []
+
+
+def test_a_follow_up_is_sent_with_the_conversation_and_answered(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    bodies: list[str] = []
+    page.on("request", lambda r: bodies.append(r.post_data or "") if r.url.endswith("/ask/stream") else None)
+    page.goto(live_server + "/")
+    first = ask(page, "What did the 2025 monitoring visit say about the emergency duty team?")
+    assert first.get_attribute("data-answerable") == "true"
+    second = ask(page, "Why?")
+    assert second.get_attribute("data-answerable") == "true"
+    assert second.locator(".chip:not(.chip-related)").count() >= 1
+    sent = json.loads(bodies[-1])
+    assert sent["question"] == "Why?"
+    assert sent["history"][0]["question"].startswith("What did the 2025 monitoring visit")
+    assert {"document_id": "peterborough-monitoring-visit-2025", "paragraph": "p19"} in sent["history"][0]["citations"]
+    shot(page, "follow-up")
+    only_own_origin(page, live_server)
+
+
+def test_glossary_term_shows_its_meaning_on_focus_and_feedback_is_recorded(page, live_server: str, engine) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server + "/")
+    answer = ask(page, "What did the 2025 monitoring visit say about the emergency duty team?")
+    term = answer.locator(".term").first
+    term.focus()
+    tip = page.locator("#glossary-tip")
+    tip.wait_for(state="visible")
+    assert ":" in tip.inner_text() and len(tip.inner_text()) > 20
+    shot(page, "glossary")
+    feedback = engine.settings.api.feedback_path
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    answer.locator("button.feedback").first.click()
+    page.locator("button.feedback[data-state='sent']").first.wait_for(timeout=10_000)
+    lines = feedback.read_text().splitlines()
+    assert len(lines) == before + 1
+    assert json.loads(lines[-1])["verdict"] == "wrong_citation"
+
+
+def test_keyboard_only_on_a_phone_width_screen(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto(live_server + "/")
+    page.focus("#question")
+    page.keyboard.type("How were care leavers judged?")
+    page.keyboard.press("Enter")
+    answer = page.locator(".answer[data-done='true']").last
+    answer.wait_for(timeout=30_000)
+    chip = answer.locator(".chip:not(.chip-related)").first
+    chip.focus()
+    page.keyboard.press("Enter")
+    page.locator("#paragraph-dialog").wait_for(state="visible")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(page, "phone")
+    page.keyboard.press("Escape")
+    page.locator("#paragraph-dialog").wait_for(state="hidden")
+    assert page.locator("#question").get_attribute("aria-label") or page.locator("label[for='question']").count()
+    context.close()
+
+
+class _HostPage(http.server.SimpleHTTPRequestHandler):
+    """A second origin: an 'intranet' page that embeds the widget with one script tag."""
+
+    api = ""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Intranet</title>"
+            "<link rel='icon' href='data:,'></head><body><h1>Intranet</h1>"
+            f"<script src='{self.api}/widget.js' data-api='{self.api}'></script></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_widget_embedded_on_a_page_of_another_origin(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    handler = type("Host", (_HostPage,), {"api": live_server})
+    host = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    host_url = f"http://127.0.0.1:{host.server_address[1]}"
+    try:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page.goto(host_url + "/")
+        page.click("#ofsted-qa-launcher")
+        frame = page.frame_locator("#ofsted-qa-panel iframe")
+        frame.locator("#question").fill("How were care leavers judged?")
+        frame.locator("#ask").click()
+        answer = frame.locator(".answer[data-done='true']").last
+        answer.wait_for(timeout=30_000)
+        assert answer.get_attribute("data-answerable") == "true"
+        assert frame.locator(".chip").count() >= 1
+        shot(page, "widget")
+        origins = {urlparse(u).netloc for u in requests if not u.startswith("data:")}
+        assert origins == {urlparse(host_url).netloc, urlparse(live_server).netloc}, origins
+        context.close()
+    finally:
+        host.shutdown()
