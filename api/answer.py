@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from api.citations import verify_citations
 from api.followup import resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
 from indexer.glossary import Term, expand_query, load_glossary, matched_terms
-from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn
+from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
 from indexer.store import Filters, Index, tokenize
@@ -239,7 +241,7 @@ def cited_answer(question: str, sentences: list[Sentence], citations: list[Citat
     """Return an answer made of these sentences and citations (answerable when there is a sentence)."""
     return Answer(
         question=question,
-        answer=" ".join(s.text for s in sentences),
+        answer=join_sentences(sentences),
         answerable=bool(sentences),
         sentences=sentences,
         citations=citations,
@@ -294,6 +296,53 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
         for a in wanted
     ]
     return cited_answer(question, sentences, [citation])
+
+
+_HISTORY_INTENT = re.compile(
+    r"\b(?:changed?|since (?:19|20)\d\d|over time|history|trend|over the years|each inspection|every inspection"
+    r"|all (?:the |its |their )?inspections|previous inspections|past inspections|over successive)\b",
+    re.I,
+)
+
+
+def compose_grade_history_answer(question: str, index: Index, scope: Scope) -> Answer | None:
+    """Answer 'How has Peterborough's overall effectiveness changed since 2018?' from every inspection's table."""
+    if not (_GRADE_INTENT.search(question) or grade_areas(question)) or not _HISTORY_INTENT.search(question):
+        return None
+    graded = [r for r in in_scope_reports(index, scope) if r.judgements]
+    if len({r.local_authority for r in graded}) != 1:
+        return None  # one authority's history; across authorities the grade list answers
+    since = [int(y) for y in re.findall(r"\bsince ((?:19|20)\d\d)\b", question, re.I)]
+    chosen = [
+        r for r in _latest(graded)[::-1] if not since or (r.inspection_dates or [dt.date.min])[-1].year >= since[0]
+    ]
+    if not chosen:
+        return None
+    areas = grade_areas(question) or ["overall_effectiveness"]
+    citations = [make_citation(index, p, 1.0) for r in chosen if (p := r.paragraph("judgements")) is not None]
+    if len(citations) != len(chosen):
+        return None
+    sentences = []
+    template = load("grade")
+    for i, report in enumerate(chosen):
+        table = citations[i].text
+        for area in areas:
+            name = AREA_NAMES[area][0].lower() + AREA_NAMES[area][1:]
+            grade = report.judgements.get(area)
+            if grade is None and area == "care_leavers" and "children in care and care leavers" in table:
+                # before 2023 the framework graded children in care and care leavers together
+                name, grade = (
+                    "the experiences and progress of children in care and care leavers",
+                    report.judgements.get("in_care"),
+                )
+            dates = format_dates(report.inspection_dates)
+            text = (
+                template.format(report=report_name(report), dates=dates, area=name, grade=grade.lower())
+                if grade
+                else f"The {report_name(report)} ({dates}) gave no grade for {name}."
+            )
+            sentences.append(Sentence(text=text, citations=[i]))
+    return cited_answer(question, sentences, citations)
 
 
 _WHICH_AUTHORITIES = re.compile(
@@ -415,6 +464,7 @@ def answer_question(
         return refusal(asked, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
     direct = (
         compose_grade_list_answer(q, index, scope)
+        or compose_grade_history_answer(q, index, scope)
         or compose_grade_answer(q, index, scope)
         or compose_improve_answer(q, index, scope)
     )
@@ -431,6 +481,7 @@ def answer_question(
         expanded, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters
     )
     carried = carried_hits(resolved.carried, index, scope.filters, fused)
+    carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
     timings["retrieve"] = _ms(t)
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     t = time.perf_counter()
@@ -464,6 +515,36 @@ def acronym_terms(question: str) -> list[Term]:
     return [
         t for t in matched_terms(question) if re.search(rf"\b{re.escape(t.term)}s?\b", question) and t.term.isupper()
     ]
+
+
+def latest_report_hits(
+    question: str,
+    query: str,
+    vector: np.ndarray[Any, Any],
+    fused: list[Hit],
+    index: Index,
+    scope: Scope,
+    settings: Settings,
+    already: list[Hit],
+) -> list[Hit]:
+    """Return the best paragraph of the latest report of the authority the top hits are about, when it is not
+    among the candidates, so a question naming no date can be answered from the current position."""
+    if _NAMES_TIME.search(question) or _COMPARATIVE.search(question) or not fused:
+        return []
+    authority = index.reports[fused[0].chunk.document_id].local_authority
+    same = [r for r in in_scope_reports(index, scope) if r.local_authority == authority]
+    if len(same) < 2:
+        return []
+    newest = max(same, key=_end_date).document_id
+    head = fused[: settings.retrieval.rerank_candidates] + already
+    if any(h.chunk.document_id == newest for h in head):
+        return []
+    own = index.search(query, vector, k=5, rrf_k=settings.retrieval.rrf_k, filters=Filters(document_ids=[newest]))
+    return [own[0].model_copy(update={"branch": "history"})] if own else []
+
+
+def _end_date(report: Report) -> dt.date:
+    return (report.inspection_dates or [report.published or dt.date.min])[-1]
 
 
 def carried_hits(refs: list[tuple[str, str]], index: Index, filters: Filters, fused: list[Hit]) -> list[Hit]:
@@ -596,6 +677,12 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
     else:
         chosen = ranked[:1]
     chosen = chosen[: cfg.max_paragraphs]
+    if reranked:
+        chosen = with_current_position(question, chosen, ranked, index, cfg.min_paragraph_score, cfg.max_paragraphs)
+    earlier = earlier_reports(question, chosen, index)
+    chosen = [h for h in chosen if h.chunk.document_id not in earlier] + [
+        h for h in chosen if h.chunk.document_id in earlier
+    ]
     paragraphs = [index.paragraphs[(h.chunk.document_id, h.chunk.paragraph)] for h in chosen]
     citations: list[Citation] = []
     sentences: list[Sentence] = []
@@ -606,10 +693,56 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
         citations.append(make_citation(index, paragraph, hit.score))
         for s in picked:
             if len(sentences) < cfg.max_sentences:
-                sentences.append(Sentence(text=s, citations=[len(citations) - 1]))
+                sentences.append(
+                    Sentence(text=s, citations=[len(citations) - 1], earlier=hit.chunk.document_id in earlier)
+                )
     if answer_type_missing(question, [s.text for s in sentences]):
         return refusal(question, ranked, index, settings)
     return cited_answer(question, sentences, citations)
+
+
+_NAMES_TIME = re.compile(
+    r"\b(?:19|20)\d\d\b|\b(?:last|latest|previous|recent|earlier|first|next|current|now|currently|today)\b"
+    r"|monitoring (?:visit|letter)|focused visit|\binspection\b",
+    re.I,
+)
+
+
+def with_current_position(
+    question: str, chosen: list[Hit], ranked: list[Hit], index: Index, floor: float, limit: int
+) -> list[Hit]:
+    """Return the chosen paragraphs plus, when the question names no time, the best passing paragraph of the
+    latest report of each cited authority, if that report is not cited yet (it leads: it is the current position)."""
+    if _NAMES_TIME.search(question) or _COMPARATIVE.search(question):
+        return chosen
+    out = list(chosen)
+    for authority in dict.fromkeys(index.reports[h.chunk.document_id].local_authority for h in chosen):
+        passing = [
+            h for h in ranked if h.score >= floor and index.reports[h.chunk.document_id].local_authority == authority
+        ]
+        newest = max((index.reports[h.chunk.document_id] for h in passing), key=_end_date).document_id
+        if newest not in {h.chunk.document_id for h in out}:
+            best = next(h for h in passing if h.chunk.document_id == newest)
+            out = [best, *out][: max(limit, 2)]
+    return out
+
+
+def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
+    """Return the cited reports older than their authority's latest cited report, when the question names no time.
+
+    A question that names no date, report or comparison is about the current position: what the latest cited
+    report says comes first, and older reports' findings are shown as history.
+    """
+    if _NAMES_TIME.search(question) or _COMPARATIVE.search(question):
+        return set()
+    latest: dict[str, tuple[dt.date, str]] = {}
+    for doc in {h.chunk.document_id for h in chosen}:
+        report = index.reports[doc]
+        end = (report.inspection_dates or [report.published or dt.date.min])[-1]
+        if report.local_authority not in latest or end > latest[report.local_authority][0]:
+            latest[report.local_authority] = (end, doc)
+    newest = {doc for _, doc in latest.values()}
+    return {h.chunk.document_id for h in chosen} - newest
 
 
 def refusal(question: str, ranked: list[Hit], index: Index, settings: Settings) -> Answer:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 
-from indexer.models import Answer, Citation, Sentence
+from indexer.models import Answer, Citation, Sentence, join_sentences
 from indexer.parse import GRADES
 from indexer.store import Index
 
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _prints(table: str, grade: str) -> bool:
+    # the 2015 framework printed 'Requires improvement' for what is now 'Requires improvement to be good'
+    if grade == "requires improvement to be good":
+        return re.search(r"\brequires? improvement\b", table) is not None
+    return grade in table
 
 
 def supports(sentence: str, citation: Citation) -> bool:
@@ -23,8 +30,11 @@ def supports(sentence: str, citation: Citation) -> bool:
     if s.rstrip(".") in text:
         return True
     if citation.paragraph == "judgements":
+        missing = re.search(r"gave no grade for (.+?)\.?$", s)
+        if missing:  # absence: the table must not print that area
+            return missing.group(1) not in text
         grades = [g.lower() for g in GRADES if re.search(rf"\bjudged {re.escape(g.lower())}\b", s)]
-        return bool(grades) and all(g in text for g in grades)
+        return bool(grades) and all(_prints(text, g) for g in grades)
     return False
 
 
@@ -47,12 +57,12 @@ def verify_citations(answer: Answer, index: Index, retrieved: set[tuple[str, str
                     citations.append(c)
                 good.append(used[i])
         if good:
-            kept.append(Sentence(text=sentence.text, citations=good))
+            kept.append(sentence.model_copy(update={"citations": good}))
     return answer.model_copy(
         update={
             "sentences": kept,
             "citations": citations,
-            "answer": " ".join(s.text for s in kept),
+            "answer": join_sentences(kept),
             "answerable": bool(kept),
         }
     )

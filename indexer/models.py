@@ -142,6 +142,19 @@ class Turn(Frozen):
 class Sentence(Frozen):
     text: str = Field(description="One sentence of the answer.")
     citations: list[int] = Field(description="Indexes into the answer's citations supporting this sentence.")
+    earlier: bool = Field(
+        default=False,
+        description="From an older report than the authority's latest one cited: history, not the current position.",
+    )
+
+
+def join_sentences(sentences: list[Sentence]) -> str:
+    """Return the answer text: the current position first, then what earlier reports said, marked as such."""
+    now = " ".join(s.text for s in sentences if not s.earlier)
+    before = " ".join(s.text for s in sentences if s.earlier)
+    if not before:
+        return now
+    return f"{now} Earlier reports: {before}" if now else f"Earlier reports: {before}"
 
 
 class Answer(Frozen):

@@ -58,7 +58,9 @@ async def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
         payload = answer.model_dump(mode="json")
         for i, sentence in enumerate(payload["sentences"]):
             cited = [payload["citations"][j] for j in sentence["citations"]]
-            yield _sse("sentence", {"index": i, "text": sentence["text"], "citations": cited})
+            yield _sse(
+                "sentence", {"index": i, "text": sentence["text"], "citations": cited, "earlier": sentence["earlier"]}
+            )
         yield _sse("done", payload)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

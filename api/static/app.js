@@ -91,6 +91,7 @@
     const sentences = list(b.sentences).map((s) => ({
       text: String(s.text ?? ''),
       citations: Array.isArray(s.citations) ? s.citations.filter(Number.isInteger) : [],
+      earlier: s.earlier === true,
     }));
     return {
       answer: String(b.answer ?? sentences.map((s) => s.text).join(' ')),
@@ -499,13 +500,16 @@
       answer: () => (final ? final.answer : [...bodyEl.querySelectorAll('.sentence')].map((s) => s.textContent).join(' ')),
     };
 
-    function sentenceNode(text, cits, withChips) {
+    function sentenceNode(text, cits, withChips, earlier) {
       const sentence = el('span', { class: 'sentence' });
       sentence.append(glossify(text, seen));
       const chips = withChips && cits.length
         ? el('span', { class: 'cites' }, cits.map((c) => makeChip(c, { feedback })))
         : null;
-      return el('span', { class: 'sentence-wrap', 'data-key': sentenceKey(text, cits) }, sentence, chips, ' ');
+      // an older report than the latest one cited: history, not the current position
+      const tag = earlier ? el('span', { class: 'earlier-tag' }, 'Earlier report: ') : null;
+      const key = sentenceKey(text, cits) + (earlier ? '|earlier' : '');
+      return el('span', { class: earlier ? 'sentence-wrap earlier' : 'sentence-wrap', 'data-key': key }, tag, sentence, chips, ' ');
     }
 
     return {
@@ -514,7 +518,7 @@
         pending.remove();
         const cits = Array.isArray(data.citations) ? data.citations.filter((c) => c && typeof c === 'object') : [];
         const index = Number.isInteger(data.index) && data.index >= 0 ? data.index : wraps.length;
-        const node = sentenceNode(data.text, cits, true);
+        const node = sentenceNode(data.text, cits, true, data.earlier === true);
         if (wraps[index]) wraps[index].replaceWith(node);
         else bodyEl.append(node);
         wraps[index] = node;
@@ -529,7 +533,8 @@
         const nodes = sentences.map((s, i) => {
           const cits = s.citations.map((k) => final.citations[k]).filter(Boolean);
           const old = wraps[i];
-          return old && old.dataset.key === sentenceKey(s.text, cits) ? old : sentenceNode(s.text, cits, true);
+          const key = sentenceKey(s.text, cits) + (s.earlier ? '|earlier' : '');
+          return old && old.dataset.key === key ? old : sentenceNode(s.text, cits, true, s.earlier);
         });
         if (nodes.length !== bodyEl.children.length || nodes.some((n, i) => bodyEl.children[i] !== n)) {
           bodyEl.replaceChildren(...nodes);

@@ -1,0 +1,92 @@
+"""Over time: grade history answered from every inspection's table, and the current position before history."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from api.citations import supports
+from api.engine import Engine
+from indexer.models import Citation
+
+
+def test_grade_history_since_a_year_cites_each_inspections_table(history: Engine) -> None:
+    answer = history.ask("How has Peterborough's overall effectiveness changed since 2018?")
+    assert answer.answerable
+    cited = [answer.citations[s.citations[0]] for s in answer.sentences]
+    assert [c.paragraph for c in cited] == ["judgements", "judgements"]
+    assert [c.inspection_dates[-1].year for c in cited] == [2018, 2023]
+    assert "judged good" in answer.sentences[0].text and "judged inadequate" in answer.sentences[1].text
+
+
+def test_grade_history_spans_frameworks_without_inventing_grades(history: Engine) -> None:
+    answer = history.ask("How have care leavers been judged over time in Peterborough?")
+    texts = [s.text for s in answer.sentences]
+    assert len(texts) == 3, texts  # 2015 (old framework), 2018 (care leavers graded with children in care), 2023
+    assert "2015" in texts[0] and "requires improvement to be good" in texts[0]
+    assert "children in care and care leavers was judged good" in texts[1]
+    assert "care leavers was judged inadequate" in texts[2]
+
+
+def _table(text: str) -> Citation:
+    return Citation(
+        document_id="x",
+        paragraph="judgements",
+        section="",
+        page=None,
+        text=text,
+        score=1.0,
+        local_authority="X",
+        kind="inspection",
+        inspection_dates=[],
+    )
+
+
+def test_grade_sentences_are_checked_against_the_printed_table() -> None:
+    new_format = _table("The experiences and progress of children in care: Good\nThe impact of leaders: Good")
+    assert supports("The X inspection (2026) gave no grade for overall effectiveness.", new_format)
+    assert not supports(
+        "The X inspection (2026) gave no grade for the experiences and progress of children in care.", new_format
+    )
+    old_format = _table("Experiences and progress of care leavers: Requires improvement")
+    assert supports("In the X inspection (2015), care leavers was judged requires improvement to be good.", old_format)
+    assert not supports("In the X inspection (2015), care leavers was judged inadequate.", old_format)
+
+
+def test_the_current_position_comes_first_and_older_reports_are_marked_history(history: Engine) -> None:
+    questions = [
+        "What did inspectors say about the emergency duty team in Peterborough?",
+        "How well do personal advisers support care leavers in Peterborough?",
+        "What did inspectors find about private fostering in Peterborough?",
+        "Are social workers' caseloads manageable in Peterborough?",
+    ]
+    flagged = 0
+    for question in questions:
+        answer = history.ask(question)
+        ends = {c.document_id: c.inspection_dates[-1] for c in answer.citations}
+        earlier = [s for s in answer.sentences if s.earlier]
+        current = [s for s in answer.sentences if not s.earlier]
+        assert answer.sentences == current + earlier  # history after the current position
+        if earlier:
+            flagged += 1
+            newest = max(ends[answer.citations[i].document_id] for s in current for i in s.citations)
+            assert all(ends[answer.citations[i].document_id] < newest for s in earlier for i in s.citations)
+            assert "Earlier reports: " in answer.answer
+    assert flagged >= 1  # the history index holds six Peterborough reports: some answers span them
+    dated = history.ask("What did the 2023 inspection say about the emergency duty team in Peterborough?")
+    assert not any(s.earlier for s in dated.sentences)
+
+
+def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
+    body = {"question": "What did inspectors say about the emergency duty team in Peterborough?"}
+    with httpx.Client(base_url=history_server, timeout=60) as client:
+        text = client.post("/ask/stream", json=body).text
+    events = [
+        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("\n")[1].removeprefix("data: ")))
+        for block in text.strip().split("\n\n")
+    ]
+    sentences = [data for name, data in events if name == "sentence"]
+    done = next(data for name, data in events if name == "done")
+    assert [s["earlier"] for s in sentences] == [s["earlier"] for s in done["sentences"]]
+    assert [s["text"] for s in sentences] == [s["text"] for s in done["sentences"]]
