@@ -132,14 +132,23 @@ def summary_sentence(paragraph: Paragraph, matcher: TopicMatcher) -> str:
 
 
 def first_stage(
-    index: Index, documents: list[str], topic_vector: np.ndarray[Any, Any], matcher: TopicMatcher, weight: float
+    index: Index,
+    documents: list[str],
+    topic_vector: np.ndarray[Any, Any],
+    matcher: TopicMatcher,
+    weight: float,
+    floor: float,
 ) -> dict[tuple[str, str], float]:
-    """Return cosine + weight * lexical for every paragraph of these reports (header and grade table excluded)."""
+    """Return cosine + weight * lexical for the paragraphs of these reports that can reach `floor` (header and
+    grade table excluded)."""
     wanted = set(documents)
     rows = [i for i, c in enumerate(index.chunks) if c.document_id in wanted and c.paragraph not in _NOT_FINDINGS]
     if not rows:
         return {}
     cosines = index.vectors[rows] @ topic_vector.astype(np.float32)
+    # naming the topic adds at most 1.25 * weight: paragraphs further below the floor cannot reach it
+    keep = cosines >= floor - 1.25 * weight
+    rows, cosines = [r for r, k in zip(rows, keep.tolist(), strict=True) if k], cosines[keep]
     dense: dict[tuple[str, str], float] = {}
     for row, cos in zip(rows, cosines.tolist(), strict=True):
         key = (index.chunks[row].document_id, index.chunks[row].paragraph)
@@ -162,11 +171,19 @@ def score_paragraphs(
     at `min_rerank` or above (relevance = its probability); without one, paragraphs at `min_relevance` or above
     are kept (relevance = the first-stage score).
     """
-    first = first_stage(index, documents, topic_vector, matcher, cfg.lexical_weight)
-    if reranker is None or cfg.rerank_candidates == 0:
+    rerank = reranker is not None and cfg.rerank_candidates > 0
+    floor = cfg.min_relevance
+    if rerank:  # the candidates are the best N: those whose cosine alone reaches the N-th best can compete
+        wanted = set(documents)
+        rows = [i for i, c in enumerate(index.chunks) if c.document_id in wanted]
+        cos = np.sort(index.vectors[rows] @ topic_vector.astype(np.float32))[::-1] if rows else np.zeros(1)
+        floor = float(cos[min(cfg.rerank_candidates, len(cos)) - 1])
+    first = first_stage(index, documents, topic_vector, matcher, cfg.lexical_weight, floor)
+    if reranker is None or not rerank:
         return {k: round(s, 4) for k, s in first.items() if s >= cfg.min_relevance}
     head = sorted(first, key=lambda k: -first[k])[: cfg.rerank_candidates]
-    probs = reranker.score(topic, [index.paragraphs[k].text for k in head])
+    # the opening words say what a paragraph is about; reading fewer tokens halves the cross-encoder's time
+    probs = reranker.score(topic, [" ".join(index.paragraphs[k].text.split()[: cfg.rerank_words]) for k in head])
     return {k: round(p, 4) for k, p in zip(head, probs, strict=True) if p >= cfg.min_rerank}
 
 

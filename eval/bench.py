@@ -93,6 +93,69 @@ def bench_latency(engine: Any, repeats: int = 1, path: Path = DEFAULT_SET) -> li
     return rows
 
 
+def bench_streaming(engine: Any, path: Path = DEFAULT_SET, limit: int = 60) -> dict[str, Any]:
+    """Return time to the first streamed sentence and to `done` over /ask/stream, beside /ask, same questions."""
+    questions = [q for q in load_questions(path) if q.answerable][:limit]
+    first: list[float] = []
+    done: list[float] = []
+    plain: list[float] = []
+    with _Server(engine) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        client.post("/ask", json={"question": "warm up the models"})
+        for q in questions:
+            t0 = time.perf_counter()
+            client.post("/ask", json={"question": q.question})
+            plain.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            seen_first = None
+            with client.stream("POST", "/ask/stream", json={"question": q.question}) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: ") and seen_first is None and line != "event: done":
+                        seen_first = (time.perf_counter() - t0) * 1000
+            end = (time.perf_counter() - t0) * 1000
+            first.append(seen_first if seen_first is not None else end)
+            done.append(end)
+    return {
+        "questions": len(questions),
+        "first_sentence_p50_ms": round(statistics.median(first), 1),
+        "first_sentence_p95_ms": round(percentile(first, 95), 1),
+        "done_p50_ms": round(statistics.median(done), 1),
+        "ask_p50_ms": round(statistics.median(plain), 1),
+        "first_sentence_vs_ask_p50": round(statistics.median(first) / statistics.median(plain), 2),
+    }
+
+
+def bench_findings(engine: Any, authority: str = "Peterborough") -> list[dict[str, Any]]:
+    """Return /findings latency over HTTP for the gold topics: one authority, all authorities, with neighbours."""
+    from eval.findings import DEFAULT_TOPICS, load_topics
+
+    topics = [t.topic for t in load_topics(DEFAULT_TOPICS)]
+    modes: list[tuple[str, dict[str, Any]]] = [
+        ("one authority (cross-encoder checked)", {"local_authority": authority}),
+        ("all authorities", {}),
+        ("with statistical neighbours", {"local_authority": authority, "compare_with": "statistical_neighbours"}),
+    ]
+    rows = []
+    with _Server(engine) as server, httpx.Client(base_url=server.url, timeout=120) as client:
+        client.post("/findings", json={"topic": "warm up", "local_authority": authority})
+        for name, extra in modes:
+            latencies, paragraphs = [], []
+            for topic in topics:
+                t0 = time.perf_counter()
+                body = client.post("/findings", json={"topic": topic, **extra}).json()
+                latencies.append((time.perf_counter() - t0) * 1000)
+                paragraphs.append(sum(len(r["paragraphs"]) for g in body.get("groups", []) for r in g["reports"]))
+            rows.append(
+                {
+                    "mode": name,
+                    "topics": len(topics),
+                    "p50_ms": round(statistics.median(latencies), 1),
+                    "p95_ms": round(percentile(latencies, 95), 1),
+                    "median_paragraphs": statistics.median(paragraphs),
+                }
+            )
+    return rows
+
+
 def bench_baselines(engine: Any) -> list[dict[str, Any]]:
     """Return in-process latency of the LangChain baselines on the same questions (they have no server)."""
     from eval.report import make_systems
@@ -181,6 +244,8 @@ def run_bench(
         engine.ask("How were care leavers judged?")
         cold_start_s = round(time.perf_counter() - t0, 2)
         latency = bench_latency(engine, repeats, questions)
+        streaming = bench_streaming(engine, questions)
+        findings = bench_findings(engine)
         baselines = bench_baselines(engine) if index is None else []
         indexing = bench_indexing(engine, corpus) if index is None else {"cold_start_to_first_answer_s": cold_start_s}
     default = next((r for r in latency if r["rerank_candidates"] == settings.retrieval.rerank_candidates), latency[0])
@@ -191,6 +256,8 @@ def run_bench(
         "cpu_cores": os.cpu_count(),
         "latency": latency,
         "baselines": baselines,
+        "streaming": streaming,
+        "findings": findings,
         "indexing": indexing,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -207,6 +274,15 @@ def run_bench(
         "| baseline (in process, retrieval only) | p50 ms | p95 ms | ofsted-qa p50 (HTTP) / baseline p50 |",
         "|---|---|---|---|",
         *(f"| {b['system']} | {b['p50_ms']} | {b['p95_ms']} | {b['ofsted_qa_p50_ratio']}x |" for b in baselines),
+        "",
+        "Streaming (/ask/stream): " + ", ".join(f"{k}={v}" for k, v in streaming.items()),
+        "",
+        "| /findings mode | topics | p50 ms | p95 ms | median paragraphs |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {f['mode']} | {f['topics']} | {f['p50_ms']} | {f['p95_ms']} | {f['median_paragraphs']} |"
+            for f in findings
+        ),
         "",
         "Indexing: " + ", ".join(f"{k}={v}" for k, v in indexing.items()),
     ]

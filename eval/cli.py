@@ -89,3 +89,21 @@ def register(app: typer.Typer) -> None:
         table = markdown_table(result)
         (out / "findings.md").write_text(table)
         typer.echo(table)
+
+    @app.command("bench-growth")
+    def bench_growth_command(
+        index: Annotated[Path, typer.Option("--index", help="A real index to draw vectors and texts from.")] = Path(
+            "data/national"
+        ),
+        sizes: Annotated[list[int] | None, typer.Option("--size", help="Paragraph counts (default 1e5, 1e6).")] = None,
+        out: Annotated[Path, typer.Option(help="Folder for growth.json and growth.md.")] = Path("bench/out"),
+    ) -> None:
+        """Exact FAISS against HNSW (recall@10) and BM25, query time and memory at 1e5 and 1e6 paragraphs."""
+        from eval.growth import run_growth
+
+        try:
+            table = run_growth(index, sizes or [100_000, 1_000_000], out)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(table)

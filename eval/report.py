@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.dataset import DEFAULT_SET, DatasetError, Question, load_questions
-from eval.run import Record, records_as_dicts, run_system, summarise, summarise_by
+from eval.run import Record, authority_checks, records_as_dicts, run_system, summarise, summarise_by
 from indexer.settings import get_settings
 
 METRICS = [
@@ -121,6 +121,10 @@ def evaluate(
         chosen: dict[str, Any] = {"ofsted-qa": over_http(url)}
         reports = httpx.get(url.rstrip("/") + "/reports", timeout=30).json()
         aliases = {a: r["document_id"] for r in reports for a in r.get("aliases", [])}
+        meta = {
+            r["document_id"]: (r["local_authority"], (r["inspection_dates"] or [r["published"] or ""])[-1])
+            for r in reports
+        }
     else:
         from api.engine import Engine
 
@@ -130,6 +134,10 @@ def evaluate(
         idx = engine.load(build_default=index is None)
         engine.warm_up()
         aliases = idx.aliases
+        meta = {
+            d: (r.local_authority, str(r.inspection_dates[-1] if r.inspection_dates else r.published or ""))
+            for d, r in idx.reports.items()
+        }
         manifest = idx.manifest.model_dump()
         chosen = make_systems(names, engine)
     records: list[Record] = []
@@ -143,6 +151,9 @@ def evaluate(
             "all": summarise(mine),
             "by_split": summarise_by(mine, "split"),
             "by_type": summarise_by(mine, "type"),
+            "authority_checks": authority_checks(
+                mine, [q.model_copy(update={"gold": _canonical(q, aliases)}) for q in questions], meta
+            ),
         }
     result = {
         "commit": git_commit(),
@@ -179,10 +190,22 @@ def evaluate(
             md += [f"## Systems on the {part} split", "", markdown_table(rows, "system"), ""]
     for name, s in summary.items():
         md += [f"## {name} by question type", "", markdown_table(s["by_type"], "type"), ""]
+        checks = s["authority_checks"]
+        md += [
+            f"{name}: of {checks['citations_checked']} citations on answerable questions, "
+            f"{checks['wrong_authority']} cite another authority than the gold's "
+            f"({', '.join(checks['wrong_authority_questions']) or 'none'}) and {checks['stale']} cite an older report "
+            f"of that authority than a gold one ({', '.join(checks['stale_questions']) or 'none'}).",
+            "",
+        ]
     (out / "report.md").write_text("\n".join(md))
     if plots:
         draw_plots(records, list(chosen), out)
     return result
+
+
+def _canonical(q: Question, aliases: dict[str, str]) -> list[Any]:
+    return [g.model_copy(update={"document_id": aliases.get(g.document_id, g.document_id)}) for g in q.gold]
 
 
 def draw_plots(records: list[Record], systems: list[str], out: Path) -> None:

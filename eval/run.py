@@ -133,3 +133,40 @@ def summarise_by(records: Sequence[Record], key: str) -> dict[str, dict[str, Any
 def records_as_dicts(records: Sequence[Record]) -> list[dict[str, Any]]:
     """Return records as JSON-ready dicts."""
     return [asdict(r) for r in records]
+
+
+def authority_checks(
+    records: list[Record], questions: Sequence[Question], reports: dict[str, tuple[str, Any]]
+) -> dict[str, Any]:
+    """Count citations of another authority than the gold's, and stale ones: an older report of the gold's
+    authority cited where a newer one is gold. `reports` maps report id → (authority, last inspection date)."""
+    by_id = {q.id: q for q in questions}
+    cited = wrong = stale = 0
+    wrong_ids: list[str] = []
+    stale_ids: list[str] = []
+    for record in records:
+        q = by_id[record.id]
+        gold_docs = {g.document_id for g in q.gold}
+        gold = [reports[d] for d in gold_docs if d in reports]
+        if not gold:
+            continue
+        authorities = {a for a, _ in gold}
+        newest = {a: max(end for b, end in gold if b == a) for a in authorities}
+        for doc, _ in record.cited:
+            if doc not in reports:
+                continue
+            cited += 1
+            authority, end = reports[doc]
+            if authority not in authorities:
+                wrong += 1
+                wrong_ids.append(record.id)
+            elif doc not in gold_docs and end < newest[authority]:
+                stale += 1
+                stale_ids.append(record.id)
+    return {
+        "citations_checked": cited,
+        "wrong_authority": wrong,
+        "wrong_authority_questions": sorted(set(wrong_ids)),
+        "stale": stale,
+        "stale_questions": sorted(set(stale_ids)),
+    }

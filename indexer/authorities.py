@@ -64,9 +64,23 @@ def load_authorities() -> tuple[LocalAuthority, ...]:
     return tuple(out)
 
 
+def _short_names(table: tuple[LocalAuthority, ...]) -> dict[str, LocalAuthority]:
+    """Return the first part of compound names ('Brighton' for Brighton and Hove, 'Southend' for Southend-on-Sea)
+    where it names one authority only and is not another authority's name ('Kingston' is two)."""
+    taken = {normalise_name(n) for la in table for n in (la.name, *la.aliases)}
+    seen: dict[str, list[LocalAuthority]] = {}
+    for la in table:
+        head = re.split(r",| and | with | upon |-on-| on |-under-", la.name)[0].strip()
+        if head != la.name and len(head) > 3:
+            seen.setdefault(head, []).append(la)
+    return {head: las[0] for head, las in seen.items() if len(las) == 1 and normalise_name(head) not in taken}
+
+
 @cache
 def _patterns() -> list[tuple[re.Pattern[str], LocalAuthority]]:
     pairs = []
+    for head, la in _short_names(load_authorities()).items():
+        pairs.append((re.compile(rf"\b{re.escape(normalise_name(head))}\b"), la))
     for la in load_authorities():
         for name in {la.name, *la.aliases}:
             key = normalise_name(name)
@@ -80,6 +94,12 @@ def _patterns() -> list[tuple[re.Pattern[str], LocalAuthority]]:
 _COMMON_WORDS = {"reading", "bury"}
 
 
+@cache
+def _capitalised_only() -> frozenset[str]:
+    # everyday words and the short names ('Bath', 'Barking'): only a capitalised mention names the authority
+    return frozenset(_COMMON_WORDS | {normalise_name(h) for h in _short_names(load_authorities())})
+
+
 def find_authorities(text: str) -> list[LocalAuthority]:
     """Return the authorities a text names (by name or alias), longest match first, each once."""
     norm = f" {normalise_name(text)} "
@@ -88,7 +108,7 @@ def find_authorities(text: str) -> list[LocalAuthority]:
         m = pattern.search(norm)
         if not m or la in found:
             continue
-        if m.group(0) in _COMMON_WORDS and not re.search(rf"\b{m.group(0).capitalize()}\b", text):
+        if m.group(0) in _capitalised_only() and not re.search(rf"\b{re.escape(m.group(0).capitalize())}\b", text):
             continue
         found.append(la)
         norm = norm[: m.start()] + " " * (m.end() - m.start()) + norm[m.end() :]

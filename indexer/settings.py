@@ -59,6 +59,7 @@ class FindingsSettings(BaseModel):
     rerank_candidates: int = Field(
         default=30, ge=0, le=200, description="Best first-stage paragraphs the cross-encoder judges (one authority)."
     )
+    rerank_words: int = Field(default=120, ge=10, le=500, description="Opening words of a paragraph it reads.")
     min_rerank: float = Field(default=0.02, ge=0.0, le=1.0, description="Cross-encoder probability a paragraph needs.")
     max_per_report: int = Field(default=12, ge=1, le=100, description="Paragraphs shown per report.")
     max_authorities: int = Field(default=30, ge=1, le=200, description="Authorities shown without a filter.")

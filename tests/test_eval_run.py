@@ -25,3 +25,31 @@ def test_eval_over_http_writes_results_and_report(live_server: str, tmp_path: Pa
     assert (tmp_path / "out" / "report.md").read_text().startswith("# ofsted-qa evaluation")
     again = evaluate([mine], url=live_server, out=tmp_path / "again", plots=False)
     assert again["summary"]["ofsted-qa"]["all"]["hit_rate"] == summary["hit_rate"]  # same figures twice
+
+
+def test_authority_checks_count_wrong_authority_and_stale_citations() -> None:
+    from eval.dataset import Question
+    from eval.run import Output, authority_checks, score
+
+    reports = {
+        "hull-2023": ("Kingston upon Hull", "2023-01-13"),
+        "hull-2026": ("Kingston upon Hull", "2026-05-18"),
+        "york-2024": ("York", "2024-02-01"),
+    }
+    q = Question.model_validate(
+        {
+            "id": "x1",
+            "type": "la-current",
+            "split": "test",
+            "question": "Is there a hub for care leavers in Hull?",
+            "answerable": True,
+            "must": [],
+            "gold": [{"document_id": "hull-2026", "paragraph": "38", "quote": "hub"}],
+        }
+    )
+    cited = [("hull-2026", "38"), ("hull-2023", "31"), ("york-2024", "5")]
+    record = score(q, Output(answer="", answerable=True, cited=cited), "s", {})
+    checks = authority_checks([record], [q], reports)
+    assert checks["citations_checked"] == 3
+    assert checks["wrong_authority"] == 1 and checks["wrong_authority_questions"] == ["x1"]
+    assert checks["stale"] == 1 and checks["stale_questions"] == ["x1"]

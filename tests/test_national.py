@@ -22,6 +22,20 @@ def test_all_english_authorities_with_aliases_are_known() -> None:
     assert [a.name for a in find_authorities("Reading's care leavers")] == ["Reading"]
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("In Brighton's 2018 inspection", ["Brighton and Hove"]),
+        ("care leavers in Southend", ["Southend-on-Sea"]),
+        ("How is Bath doing?", ["Bath and North East Somerset"]),
+        ("a warm bath and barking dogs", []),  # short names count only when capitalised
+        ("Kingston's front door", []),  # Kingston upon Hull or upon Thames: not guessed
+    ],
+)
+def test_the_first_part_of_a_compound_name_names_the_authority(text: str, names: list[str]) -> None:
+    assert [a.name for a in find_authorities(text)] == names
+
+
 def test_question_about_an_authority_not_indexed_is_refused_naming_what_is(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("What did inspectors say about care leavers in Hull?")
     assert not answer.answerable and answer.citations == []
