@@ -480,10 +480,12 @@ def answer_question(
     fused = index.search(
         expanded, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters
     )
-    carried = carried_hits(resolved.carried, index, scope.filters, fused)
-    carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
-    timings["retrieve"] = _ms(t)
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
+    carried: list[Hit] = []
+    if n > 0 and reranker is not None:  # extra candidates are for the cross-encoder to judge, never unjudged
+        carried = carried_hits(resolved.carried, index, scope.filters, fused)
+        carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
+    timings["retrieve"] = _ms(t)
     t = time.perf_counter()
     ranked = rerank(
         rerank_query(q, expanded, settings.retrieval.rerank_expanded),

@@ -195,7 +195,9 @@ def evaluate(
             f"{name}: of {checks['citations_checked']} citations on answerable questions, "
             f"{checks['wrong_authority']} cite another authority than the gold's "
             f"({', '.join(checks['wrong_authority_questions']) or 'none'}) and {checks['stale']} cite an older report "
-            f"of that authority than a gold one ({', '.join(checks['stale_questions']) or 'none'}).",
+            f"of that authority than a gold one as the current position "
+            f"({', '.join(checks['stale_questions']) or 'none'}); "
+            f"{checks['older_shown_as_history']} older citations are shown as earlier reports' findings.",
             "",
         ]
     (out / "report.md").write_text("\n".join(md))

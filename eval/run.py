@@ -21,6 +21,7 @@ class Output:
     ranked: list[Ref] = field(default_factory=list)
     latency_ms: float = 0.0
     support: float | None = None  # share of answer sentences their citations support (None: no sentences)
+    history: list[Ref] = field(default_factory=list)  # cited only by sentences marked as earlier reports' findings
 
 
 System = Callable[[Question], Output]
@@ -42,6 +43,7 @@ class Record:
     cited: list[Ref]
     answer: str
     support: float | None = None
+    history: list[Ref] = field(default_factory=list)
 
 
 def normalise(ref: Ref, aliases: dict[str, str]) -> Ref:
@@ -70,6 +72,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         cited=sorted(cited),
         answer=output.answer,
         support=output.support,
+        history=sorted({normalise(r, aliases) for r in output.history}),
     )
 
 
@@ -141,7 +144,7 @@ def authority_checks(
     """Count citations of another authority than the gold's, and stale ones: an older report of the gold's
     authority cited where a newer one is gold. `reports` maps report id → (authority, last inspection date)."""
     by_id = {q.id: q for q in questions}
-    cited = wrong = stale = 0
+    cited = wrong = stale = history = 0
     wrong_ids: list[str] = []
     stale_ids: list[str] = []
     for record in records:
@@ -161,6 +164,9 @@ def authority_checks(
                 wrong += 1
                 wrong_ids.append(record.id)
             elif doc not in gold_docs and end < newest[authority]:
+                if (doc, _) in {tuple(h) for h in record.history}:
+                    history += 1  # shown as an earlier report's finding, not as the current position
+                    continue
                 stale += 1
                 stale_ids.append(record.id)
     return {
@@ -169,4 +175,5 @@ def authority_checks(
         "wrong_authority_questions": sorted(set(wrong_ids)),
         "stale": stale,
         "stale_questions": sorted(set(stale_ids)),
+        "older_shown_as_history": history,
     }

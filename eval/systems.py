@@ -29,7 +29,14 @@ def _output(answer: Answer) -> Output:
         cited=[(c.document_id, c.paragraph) for c in answer.citations],
         ranked=[(c.document_id, c.paragraph) for c in answer.citations],
         latency_ms=answer.timings_ms.get("total", 0.0),
+        history=_history_only(answer),
     )
+
+
+def _history_only(answer: Answer) -> list[tuple[str, str]]:
+    current = {i for s in answer.sentences if not s.earlier for i in s.citations}
+    earlier = {i for s in answer.sentences if s.earlier for i in s.citations}
+    return [(answer.citations[i].document_id, answer.citations[i].paragraph) for i in sorted(earlier - current)]
 
 
 def ofsted_qa(engine: Engine, rerank_candidates: int | None = None, use_history: bool = True) -> System:

@@ -38,6 +38,14 @@ _STOP = frozenset(
 )
 
 
+def canonical_authority(printed: str) -> str:
+    """Return the authority's name as in the table of English authorities, or the printed name when unknown."""
+    from indexer.authorities import find_authorities
+
+    found = find_authorities(printed) if printed else []
+    return found[0].name if found else printed
+
+
 def tokenize(text: str) -> list[str]:
     """Return lower-cased content words with a light suffix stemming, for BM25 and word overlap."""
     out = []
@@ -162,6 +170,8 @@ class Index:
         import bm25s
         import faiss
 
+        # one spelling per authority: reports print 'Hull', 'Kingston Upon Hull' and 'Kingston-upon-Hull'
+        reports = [r.model_copy(update={"local_authority": canonical_authority(r.local_authority)}) for r in reports]
         self.reports = {r.document_id: r for r in reports}
         self.aliases = {a: r.document_id for r in reports for a in r.aliases}
         self.chunks = chunks

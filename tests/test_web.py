@@ -256,11 +256,11 @@ class _HostPage(http.server.SimpleHTTPRequestHandler):
     api = ""
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        body = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Intranet</title>"
-            "<link rel='icon' href='data:,'></head><body><h1>Intranet</h1>"
-            f"<script src='{self.api}/widget.js' data-api='{self.api}'></script></body></html>"
-        ).encode()
+        # the shipped example page, with its one script tag pointed at the API server as the README says
+        page = (Path(__file__).resolve().parent.parent / "api" / "static" / "example-host.html").read_text()
+        tag = '<script src="/widget.js" data-api="http://127.0.0.1:8000"></script>'
+        assert tag in page
+        body = page.replace(tag, f'<script src="{self.api}/widget.js" data-api="{self.api}"></script>').encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
