@@ -124,6 +124,53 @@ def bench_streaming(engine: Any, path: Path = DEFAULT_SET, limit: int = 60) -> d
     }
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def bench_browser(engine: Any, path: Path = DEFAULT_SET, limit: int = 30) -> dict[str, Any]:
+    """Return time from pressing Send to the first sentence on screen, and to the finished answer, in Chromium."""
+    if not CHROMIUM.exists():
+        return {"skipped": f"{CHROMIUM} is missing: `make install` installs it"}
+    from playwright.sync_api import sync_playwright
+
+    questions = [q.question for q in load_questions(path) if q.answerable][:limit]
+    first: list[float] = []
+    done: list[float] = []
+    with _Server(engine) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        for n, question in enumerate(["warm up the models", *questions]):
+            page.click("#new-conversation")
+            page.fill("#question", question)
+            t0 = time.perf_counter()
+            page.click("#ask")
+            answer = page.locator(".answer").last
+            answer.locator(".sentence-wrap, .closest, .error").first.wait_for(timeout=60_000)
+            t1 = time.perf_counter()
+            page.locator(".answer[data-done='true']").last.wait_for(timeout=60_000)
+            t2 = time.perf_counter()
+            if n:
+                first.append((t1 - t0) * 1000)
+                done.append((t2 - t0) * 1000)
+        browser.close()
+    return {
+        "questions": len(questions),
+        "first_sentence_p50_ms": round(statistics.median(first), 1),
+        "full_answer_p50_ms": round(statistics.median(done), 1),
+        "first_sentence_p95_ms": round(percentile(first, 95), 1),
+        "full_answer_p95_ms": round(percentile(done, 95), 1),
+    }
+
+
 def bench_findings(engine: Any, authority: str = "Peterborough") -> list[dict[str, Any]]:
     """Return /findings latency over HTTP for the gold topics: one authority, all authorities, with neighbours."""
     from eval.findings import DEFAULT_TOPICS, load_topics
@@ -245,6 +292,7 @@ def run_bench(
         cold_start_s = round(time.perf_counter() - t0, 2)
         latency = bench_latency(engine, repeats, questions)
         streaming = bench_streaming(engine, questions)
+        browser = bench_browser(engine, questions)
         findings = bench_findings(engine)
         baselines = bench_baselines(engine) if index is None else []
         indexing = bench_indexing(engine, corpus) if index is None else {"cold_start_to_first_answer_s": cold_start_s}
@@ -257,6 +305,7 @@ def run_bench(
         "latency": latency,
         "baselines": baselines,
         "streaming": streaming,
+        "browser": browser,
         "findings": findings,
         "indexing": indexing,
     }
@@ -276,6 +325,9 @@ def run_bench(
         *(f"| {b['system']} | {b['p50_ms']} | {b['p95_ms']} | {b['ofsted_qa_p50_ratio']}x |" for b in baselines),
         "",
         "Streaming (/ask/stream): " + ", ".join(f"{k}={v}" for k, v in streaming.items()),
+        "",
+        "In Chromium (Send to first sentence on screen, to finished answer): "
+        + ", ".join(f"{k}={v}" for k, v in browser.items()),
         "",
         "| /findings mode | topics | p50 ms | p95 ms | median paragraphs |",
         "|---|---|---|---|---|",
