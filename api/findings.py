@@ -138,9 +138,10 @@ def first_stage(
     matcher: TopicMatcher,
     weight: float,
     floor: float,
+    limit: int = 3000,
 ) -> dict[tuple[str, str], float]:
-    """Return cosine + weight * lexical for the paragraphs of these reports that can reach `floor` (header and
-    grade table excluded)."""
+    """Return cosine + weight * lexical for the paragraphs of these reports that can reach `floor`, at most the
+    `limit` closest by cosine (header and grade table excluded)."""
     wanted = set(documents)
     rows = [i for i, c in enumerate(index.chunks) if c.document_id in wanted and c.paragraph not in _NOT_FINDINGS]
     if not rows:
@@ -148,6 +149,8 @@ def first_stage(
     cosines = index.vectors[rows] @ topic_vector.astype(np.float32)
     # naming the topic adds at most 1.25 * weight: paragraphs further below the floor cannot reach it
     keep = cosines >= floor - 1.25 * weight
+    if keep.sum() > limit:  # a broad topic over every authority: score the `limit` closest, not thousands
+        keep &= cosines >= np.sort(cosines)[-limit]
     rows, cosines = [r for r, k in zip(rows, keep.tolist(), strict=True) if k], cosines[keep]
     dense: dict[tuple[str, str], float] = {}
     for row, cos in zip(rows, cosines.tolist(), strict=True):
