@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from indexer.embed import Embedder, Reranker
 
 _GRADE_INTENT = re.compile(
-    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rated|rating|ratings|overall effectiveness|ofsted rating"
-    r"|verdict)\b|\bhow did .{0,60}\bdo\b|\bhow (?:well|badly) did\b",
+    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rate|rated|rating|ratings|overall effectiveness"
+    r"|ofsted rating|verdict|how effective(?: overall)?|effective overall)\b"
+    r"|\bhow did .{0,60}\bdo\b|\bhow (?:well|badly) did\b",
     re.I,
 )
 _AREA_WORDS: list[tuple[str, re.Pattern[str]]] = [
@@ -50,8 +51,9 @@ _GRADE_VOCABULARY = set(
     tokenize(
         "ofsted grade graded grades judge judged judgement judgements judgment rate rated rating ratings overall "
         "effectiveness inspection inspected inspectors service services children council local authority latest last "
-        "recent most get got receive received give given what which how was were social care their its 2023 2024 2025 "
-        "2022 2021 2019 2018 year report awarded did do well badly verdict on for in of"
+        "recent recently now currently current most get got receive received give given what which how was were social "
+        "care their its 2023 2024 2025 2026 2022 2021 2019 2018 year report awarded did do well badly verdict on for "
+        "in of effective according"
     )
 )
 _IMPROVE_INTENT = re.compile(
@@ -275,6 +277,11 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
     if table is None:
         return None
     wanted = [a for a in areas if a in report.judgements]
+    if areas == ["overall_effectiveness"] and not wanted:
+        # the framework from April 2026 grades four areas and no overall effectiveness: say so, never invent one
+        text = load("no_overall").format(report=report_name(report), dates=format_dates(report.inspection_dates))
+        closest = [make_citation(index, table, 1.0)]
+        return Answer(question=question, answer=text, answerable=False, sentences=[], citations=[], closest=closest)
     if not wanted:
         if areas and "overall_effectiveness" not in areas:
             return None  # names an area this report did not grade: let retrieval decide

@@ -54,13 +54,14 @@ HISTORY = [
     "peterborough-focused-visit-2023-05-09.pdf",
     "peterborough-inspection-2024-01-30.pdf",
     "luton-focused-visit-2024-09-09.pdf",
+    "brent-inspection-2026-06-17.pdf",  # the April 2026 format: four judgements, no overall effectiveness
 ]
 
 
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory, models: tuple[Embedder, Reranker]) -> Engine:
-    """A real index of the bundled reports, Peterborough's history as PDFs and Luton's 2024 focused visit
-    (a statistical neighbour in the same region); built once per session, do not mutate."""
+    """A real index of the bundled reports, Peterborough's history as PDFs, Luton's 2024 focused visit (a
+    statistical neighbour in the same region) and Brent's 2026 inspection; built once per session, do not mutate."""
     settings = make_settings(tmp_path_factory.mktemp("history"))
     engine = Engine(settings, embedder=models[0], reranker=models[1])
     engine.build([settings.index.corpus_dir, *(DATA / name for name in HISTORY)], keep_existing=False)

@@ -29,6 +29,17 @@ def test_grade_history_spans_frameworks_without_inventing_grades(history: Engine
     assert "care leavers was judged inadequate" in texts[2]
 
 
+def test_no_overall_grade_is_said_not_invented_and_plain_wording_reads_the_table(history: Engine) -> None:
+    overall = history.ask("What overall effectiveness grade did Brent receive at its 2026 inspection?")
+    assert not overall.answerable and "gave no overall effectiveness grade" in overall.answer
+    assert [(c.document_id, c.paragraph) for c in overall.closest] == [("brent-inspection-2026-06-17", "judgements")]
+    rated = history.ask("How did Ofsted rate Brent's services for care leavers most recently?")
+    assert [(c.document_id, c.paragraph) for c in rated.citations] == [("brent-inspection-2026-06-17", "judgements")]
+    assert "care leavers was judged good" in rated.answer
+    effective = history.ask("How effective overall are Peterborough's children's services now, according to Ofsted?")
+    assert "overall effectiveness was judged inadequate" in effective.answer
+
+
 def _table(text: str) -> Citation:
     return Citation(
         document_id="x",
