@@ -251,7 +251,7 @@ def cited_answer(question: str, sentences: list[Sentence], citations: list[Citat
 
 
 def _latest(reports: list[Report]) -> list[Report]:
-    return sorted(reports, key=lambda r: (r.inspection_dates or [dt.date.min])[-1], reverse=True)
+    return sorted(reports, key=lambda r: r.ends, reverse=True)
 
 
 def grade_areas(question: str) -> list[str]:
@@ -544,16 +544,12 @@ def latest_report_hits(
     same = [r for r in in_scope_reports(index, scope) if r.local_authority == authority]
     if len(same) < 2:
         return []
-    newest = max(same, key=_end_date).document_id
+    newest = max(same, key=lambda r: r.ends).document_id
     head = fused[: settings.retrieval.rerank_candidates] + already
     if any(h.chunk.document_id == newest for h in head):
         return []
     own = index.search(query, vector, k=5, rrf_k=settings.retrieval.rrf_k, filters=Filters(document_ids=[newest]))
     return [own[0].model_copy(update={"branch": "history"})] if own else []
-
-
-def _end_date(report: Report) -> dt.date:
-    return (report.inspection_dates or [report.published or dt.date.min])[-1]
 
 
 def carried_hits(refs: list[tuple[str, str]], index: Index, filters: Filters, fused: list[Hit]) -> list[Hit]:
@@ -567,7 +563,7 @@ def carried_hits(refs: list[tuple[str, str]], index: Index, filters: Filters, fu
         doc = index.aliases.get(doc, doc)
         if doc not in allowed or (doc, label) in have:
             continue
-        chunk = next((c for c in index.chunks if c.document_id == doc and c.paragraph == label), None)
+        chunk = index.chunk_of(doc, label)
         if chunk is not None:
             out.append(Hit(chunk=chunk, score=0.0, branch="history"))
             have.add((doc, label))
@@ -729,7 +725,7 @@ def with_current_position(
         passing = [
             h for h in ranked if h.score >= floor and index.reports[h.chunk.document_id].local_authority == authority
         ]
-        newest = max((index.reports[h.chunk.document_id] for h in passing), key=_end_date).document_id
+        newest = max((index.reports[h.chunk.document_id] for h in passing), key=lambda r: r.ends).document_id
         if newest not in {h.chunk.document_id for h in out}:
             best = next(h for h in passing if h.chunk.document_id == newest)
             out = [best, *out][: max(limit, 2)]
@@ -747,9 +743,8 @@ def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
     latest: dict[str, tuple[dt.date, str]] = {}
     for doc in {h.chunk.document_id for h in chosen}:
         report = index.reports[doc]
-        end = (report.inspection_dates or [report.published or dt.date.min])[-1]
-        if report.local_authority not in latest or end > latest[report.local_authority][0]:
-            latest[report.local_authority] = (end, doc)
+        if report.local_authority not in latest or report.ends > latest[report.local_authority][0]:
+            latest[report.local_authority] = (report.ends, doc)
     newest = {doc for _, doc in latest.values()}
     return {h.chunk.document_id for h in chosen} - newest
 

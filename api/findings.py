@@ -138,15 +138,18 @@ def first_stage(
     matcher: TopicMatcher,
     weight: float,
     floor: float,
+    best: int = 0,
     limit: int = 3000,
 ) -> dict[tuple[str, str], float]:
-    """Return cosine + weight * lexical for the paragraphs of these reports that can reach `floor`, at most the
-    `limit` closest by cosine (header and grade table excluded)."""
+    """Return cosine + weight * lexical for the paragraphs of these reports (header and grade table excluded)
+    that can reach `floor`, or, with `best`, that can be among the best `best`; at most the `limit` closest."""
     wanted = set(documents)
     rows = [i for i, c in enumerate(index.chunks) if c.document_id in wanted and c.paragraph not in _NOT_FINDINGS]
     if not rows:
         return {}
     cosines = index.vectors[rows] @ topic_vector.astype(np.float32)
+    if best:  # a paragraph whose cosine is below the best-th cosine minus the largest lexical bonus cannot compete
+        floor = float(np.sort(cosines)[::-1][min(best, len(cosines)) - 1])
     # naming the topic adds at most 1.25 * weight: paragraphs further below the floor cannot reach it
     keep = cosines >= floor - 1.25 * weight
     if keep.sum() > limit:  # a broad topic over every authority: score the `limit` closest, not thousands
@@ -174,27 +177,19 @@ def score_paragraphs(
     at `min_rerank` or above (relevance = its probability); without one, paragraphs at `min_relevance` or above
     are kept (relevance = the first-stage score).
     """
-    rerank = reranker is not None and cfg.rerank_candidates > 0
-    floor = cfg.min_relevance
-    if rerank:  # the candidates are the best N: those whose cosine alone reaches the N-th best can compete
-        wanted = set(documents)
-        rows = [i for i, c in enumerate(index.chunks) if c.document_id in wanted]
-        cos = np.sort(index.vectors[rows] @ topic_vector.astype(np.float32))[::-1] if rows else np.zeros(1)
-        floor = float(cos[min(cfg.rerank_candidates, len(cos)) - 1])
-    first = first_stage(index, documents, topic_vector, matcher, cfg.lexical_weight, floor)
-    if reranker is None or not rerank:
+    if reranker is None or cfg.rerank_candidates == 0:
+        first = first_stage(index, documents, topic_vector, matcher, cfg.lexical_weight, cfg.min_relevance)
         return {k: round(s, 4) for k, s in first.items() if s >= cfg.min_relevance}
+    first = first_stage(
+        index, documents, topic_vector, matcher, cfg.lexical_weight, cfg.min_relevance, best=cfg.rerank_candidates
+    )
     head = sorted(first, key=lambda k: -first[k])[: cfg.rerank_candidates]
-    # the opening words say what a paragraph is about; reading fewer tokens halves the cross-encoder's time
+    # the opening words say what a paragraph is about; the cross-encoder's time grows with what it reads
     probs = reranker.score(topic, [" ".join(index.paragraphs[k].text.split()[: cfg.rerank_words]) for k in head])
     return {k: round(p, 4) for k, p in zip(head, probs, strict=True) if p >= cfg.min_rerank}
 
 
 # ------------------------------------------------------------------ grouping
-
-
-def _end(report: Report) -> dt.date:
-    return (report.inspection_dates or [report.published or dt.date.min])[-1]
 
 
 def printed_grades(report: Report) -> dict[str, str]:
@@ -213,7 +208,7 @@ def grade_history(index: Index, authority: str) -> list[GradeRecord]:
             grades=printed_grades(r),
             citation=f"/reports/{r.document_id}/paragraphs/judgements",
         )
-        for r in sorted(graded, key=_end)
+        for r in sorted(graded, key=lambda r: r.ends)
     ]
 
 
@@ -324,10 +319,10 @@ def find_findings(
         by_report[doc][label] = s
     latest_of: dict[str, str] = {}
     for r in index.reports.values():
-        if r.local_authority not in latest_of or _end(r) > _end(index.reports[latest_of[r.local_authority]]):
+        if r.local_authority not in latest_of or r.ends > index.reports[latest_of[r.local_authority]].ends:
             latest_of[r.local_authority] = r.document_id
     grouped: dict[str, list[ReportFindings]] = defaultdict(list)
-    for doc in sorted(by_report, key=lambda d: _end(index.reports[d])):
+    for doc in sorted(by_report, key=lambda d: index.reports[d].ends):
         report = index.reports[doc]
         grouped[report.local_authority].append(
             report_findings(

@@ -55,6 +55,11 @@ class Report(Frozen):
         return next((p for p in self.paragraphs if p.label == label), None)
 
     @property
+    def ends(self) -> dt.date:
+        """Return the last day of the inspection or visit (the publication date when no dates are printed)."""
+        return (self.inspection_dates or [self.published or dt.date.min])[-1]
+
+    @property
     def identity(self) -> tuple[str, str, tuple[dt.date, ...]]:
         """Return what makes two files the same report: authority, kind and inspection dates."""
         return (self.local_authority.lower(), self.kind, tuple(self.inspection_dates))

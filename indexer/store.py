@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ _STOP = frozenset(
 )
 
 
+@cache
 def canonical_authority(printed: str) -> str:
     """Return the authority's name as in the table of English authorities, or the printed name when unknown."""
     from indexer.authorities import find_authorities
@@ -192,6 +194,9 @@ class Index:
         # chunk → report number, so a filter becomes one array lookup (23,000 chunks: well under 1 ms)
         self._chunk_doc = np.array([self._doc_number[c.document_id] for c in chunks], dtype=np.int64)
         self.paragraphs = {(p.document_id, p.label): p for r in reports for p in r.paragraphs}
+        self._first_chunk: dict[tuple[str, str], int] = {}
+        for i, c in enumerate(chunks):
+            self._first_chunk.setdefault((c.document_id, c.paragraph), i)
 
     # ------------------------------------------------------------ lookups
 
@@ -200,6 +205,11 @@ class Index:
         if not hasattr(self, "_words"):
             self._words = {w for p in self.paragraphs.values() for w in re.findall(r"[A-Za-z0-9]+", p.text)}
         return word in self._words
+
+    def chunk_of(self, document_id: str, label: str) -> Chunk | None:
+        """Return the (first) chunk of a paragraph, or None."""
+        i = self._first_chunk.get((document_id, label))
+        return None if i is None else self.chunks[i]
 
     def resolve_id(self, document_id: str) -> str:
         """Return the canonical id of a report (aliases included), or raise NotFoundError."""

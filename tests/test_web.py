@@ -12,17 +12,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from eval.bench import CHROMIUM_ARGS as ARGS
 from tests.conftest import DATA, LiveServer, free_port
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -38,8 +31,8 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-@pytest.fixture()
-def page(browser, live_server: str):  # type: ignore[no-untyped-def]
+def recorded_page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A new page that records every URL it asks for and every script error."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     pg = context.new_page()
     pg.requests = []  # every URL the page asked for
@@ -48,6 +41,11 @@ def page(browser, live_server: str):  # type: ignore[no-untyped-def]
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def page(browser, live_server: str):  # type: ignore[no-untyped-def]
+    yield from recorded_page(browser)
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -140,14 +138,7 @@ def test_report_text_is_inserted_as_text_never_html(browser, fresh_settings, mod
 
 @pytest.fixture()
 def history_page(browser, history_server: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    pg.requests = []
-    pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    context.close()
+    yield from recorded_page(browser)
 
 
 def test_chip_opens_the_paragraph_and_the_pdf_at_its_page(history_page, history_server: str) -> None:  # type: ignore[no-untyped-def]
