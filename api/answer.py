@@ -399,13 +399,35 @@ def compose_grade_list_answer(question: str, index: Index, scope: Scope) -> Answ
     return cited_answer(question, sentences, citations)
 
 
+# words of an improvement question that name no topic: what is left ('care leavers', 'capacity') is the topic
+_IMPROVE_VOCABULARY = set(
+    tokenize(
+        "what needs need needed to improve improved improvement improvements areas area for recommendations recommend "
+        "priority priorities action actions should must report reports say says said inspection inspectors ofsted "
+        "according doing done local authority council services service children social care their its them they "
+        "2018 2019 2020 2021 2022 2023 2024 2025 2026 latest last recent most next"
+    )
+)
+
+
 def compose_improve_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Return the report's 'What needs to improve' points, or None when not asked for."""
     if not _IMPROVE_INTENT.search(question):
         return None
     in_scope = in_scope_reports(index, scope)
+    topic = (
+        set(tokenize(question))
+        - _IMPROVE_VOCABULARY
+        - {t for r in in_scope for t in tokenize(f"{r.local_authority} {r.kind}")}
+    )
     for report in _latest(in_scope):
         bullets = [p for p in report.paragraphs if p.label.startswith("improve-")]
+        if bullets and topic:
+            # 'what needs to improve for care leavers?': the points that name the topic, or retrieval decides
+            overlap = [len(topic & set(tokenize(p.text))) for p in bullets]
+            if max(overlap) == 0:
+                return None
+            bullets = [p for p, n in zip(bullets, overlap, strict=True) if n == max(overlap)]
         if bullets:
             citations = [make_citation(index, p, 1.0) for p in bullets]
             sentences = [Sentence(text=p.text, citations=[i]) for i, p in enumerate(bullets)]

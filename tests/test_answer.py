@@ -111,3 +111,13 @@ def test_split_sentences_keeps_bullets_apart() -> None:
 def test_timings_are_reported(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("How is the MASH working?")
     assert {"embed", "retrieve", "rerank", "total"} <= set(answer.timings_ms)
+
+
+def test_improvement_points_are_narrowed_to_the_topic_asked_about(engine) -> None:  # type: ignore[no-untyped-def]
+    index = engine.require_index()
+    bullets = [p for p in index.reports["peterborough-ilacs-2023"].paragraphs if p.label.startswith("improve-")]
+    everything = engine.ask("What needs to improve in Peterborough according to the 2023 inspection?")
+    assert [c.paragraph for c in everything.citations] == [p.label for p in bullets]
+    leavers = engine.ask("What needs to improve for care leavers?")
+    naming = {p.label for p in bullets if "care leaver" in p.text.lower()}
+    assert naming and {c.paragraph for c in leavers.citations} == naming
