@@ -216,9 +216,42 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if not covered:
             return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
         chosen = covered
+    chosen = which_report(question, chosen)
     if len(chosen) == len(reports):
         return Scope(base)
     return Scope(base.model_copy(update={"document_ids": [r.document_id for r in chosen]}))
+
+
+_WHICH_REPORT = re.compile(
+    r"\b(last|latest|most recent|previous|prior|earlier|first)\s+"
+    r"(inspection|focused visit|monitoring visit|visit|letter|report)\b",
+    re.I,
+)
+
+
+def which_report(question: str, reports: list[Report]) -> list[Report]:
+    """Return, per authority, the report 'the last inspection' or 'the previous visit' means (when one does).
+
+    'Last', 'latest' and 'most recent' mean the newest of that kind; 'previous', 'prior' and 'earlier' the one
+    before it; 'first' the oldest indexed. A comparison ('since the last inspection') keeps every report.
+    """
+    m = _WHICH_REPORT.search(question)
+    if m is None or _COMPARATIVE.search(question):
+        return reports
+    which, kind = m.group(1).lower(), m.group(2).lower()
+    kinds = {"visit": {"monitoring visit", "focused visit"}, "letter": {"monitoring visit", "focused visit"}}.get(
+        kind, {kind} if kind != "report" else set(KINDS)
+    )
+    out: list[Report] = []
+    for authority in dict.fromkeys(r.local_authority for r in reports):
+        mine = sorted((r for r in reports if r.local_authority == authority and r.kind in kinds), key=lambda r: r.ends)
+        if which == "first":
+            out += mine[:1]
+        elif which in ("previous", "prior", "earlier"):
+            out += mine[-2:-1]
+        else:
+            out += mine[-1:]
+    return out or reports
 
 
 def carry_authority(scope: Scope, authority: str, index: Index) -> Scope:

@@ -101,3 +101,21 @@ def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
     done = next(data for name, data in events if name == "done")
     assert [s["earlier"] for s in sentences] == [s["earlier"] for s in done["sentences"]]
     assert [s["text"] for s in sentences] == [s["text"] for s in done["sentences"]]
+
+
+def test_the_last_and_the_previous_inspection_mean_one_report_each(history: Engine) -> None:
+    index = history.require_index()
+    inspections = sorted(
+        (r for r in index.reports.values() if r.local_authority == "Peterborough" and r.kind == "inspection"),
+        key=lambda r: r.ends,
+    )
+    last = history.ask("What did the last inspection say about private fostering in Peterborough?")
+    assert last.answerable and {c.document_id for c in last.citations} == {inspections[-1].document_id}
+    previous = history.ask("What did the previous inspection say about private fostering in Peterborough?")
+    assert previous.answerable and {c.document_id for c in previous.citations} == {inspections[-2].document_id}
+    visit = history.ask("What did the latest focused visit say about the front door in Peterborough?")
+    newest_visit = max(
+        (r for r in index.reports.values() if r.kind == "focused visit" and r.local_authority == "Peterborough"),
+        key=lambda r: r.ends,
+    )
+    assert visit.answerable and {c.document_id for c in visit.citations} == {newest_visit.document_id}
