@@ -1,0 +1,34 @@
+"""The question road (onnxruntime + the model's tokenizer) gives what sentence-transformers gives on the same files."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.embed import QUERY_PREFIX, Embedder, Reranker
+
+QUESTIONS = ["How are care leavers supported?", "Is the MASH effective?", "What did inspectors find about EDT?"]
+
+
+def test_query_vectors_match_sentence_transformers(models: tuple[Embedder, Reranker]) -> None:
+    embedder, _ = models
+    for question in QUESTIONS:
+        fast = embedder.embed_query(question)
+        reference = embedder.model.encode([QUERY_PREFIX + question], normalize_embeddings=True)[0]
+        assert fast.shape == (384,)
+        assert abs(float(np.linalg.norm(fast)) - 1.0) < 1e-5
+        assert float(fast @ reference) > 0.99999
+
+
+def test_reranker_matches_sentence_transformers_cross_encoder(models: tuple[Embedder, Reranker]) -> None:
+    _, reranker = models
+    passages = [
+        "Care leavers are well supported by personal advisers who know them well.",
+        "The emergency duty team responds to concerns out of hours.",
+        "word " * 400,  # longer than the 256-token limit: both roads truncate the same way
+    ]
+    for question in QUESTIONS:
+        fast = reranker.score(question, passages)
+        reference = reranker.model.predict([(question, p) for p in passages], batch_size=1, show_progress_bar=False)
+        assert np.allclose(fast, np.asarray(reference, dtype=np.float64).reshape(-1), atol=1e-5)
+    relevant, unrelated, _ = reranker.score(QUESTIONS[0], passages)
+    assert relevant > 0.5 > unrelated
