@@ -16,6 +16,7 @@ METRICS = [
     "hit_rate",
     "citation_recall",
     "citation_precision",
+    "current_precision",
     "citation_support",
     "key_terms",
     "refusal_accuracy",

@@ -44,6 +44,7 @@ class Record:
     answer: str
     support: float | None = None
     history: list[Ref] = field(default_factory=list)
+    current_precision: float | None = None
 
 
 def normalise(ref: Ref, aliases: dict[str, str]) -> Ref:
@@ -55,6 +56,8 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
     """Return the per-question record: hit, recall, precision, key terms, refusal, latency."""
     gold = {normalise((g.document_id, g.paragraph), aliases) for g in question.gold}
     cited = {normalise(r, aliases) for r in output.cited}
+    history = {normalise(r, aliases) for r in output.history}
+    current = cited - history
     refused = not output.answerable
     answered = question.answerable and not refused
     return Record(
@@ -72,7 +75,8 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         cited=sorted(cited),
         answer=output.answer,
         support=output.support,
-        history=sorted({normalise(r, aliases) for r in output.history}),
+        history=sorted(history),
+        current_precision=precision(current, gold) if answered and current else None,
     )
 
 
@@ -115,6 +119,8 @@ def summarise(records: Sequence[Record]) -> dict[str, Any]:
         "hit_rate": _figure([r.hit for r in answerable if r.hit is not None]),
         "citation_recall": _figure([r.recall for r in answerable if r.recall is not None]),
         "citation_precision": _figure([r.precision for r in answerable if r.precision is not None]),
+        # the same, leaving out citations shown only as an earlier report's findings (history, not the answer)
+        "current_precision": _figure([r.current_precision for r in answerable if r.current_precision is not None]),
         "key_terms": _figure([r.terms for r in answerable if r.terms is not None]),
         "refusal_accuracy": _figure([1.0 if r.refused else 0.0 for r in unanswerable]),
         "false_refusals": _figure([1.0 if r.refused else 0.0 for r in answerable]),
