@@ -566,12 +566,27 @@ def answer_question(
     return answer.model_copy(update={"question": asked, "timings_ms": timings})
 
 
+# 'What did inspectors say about X?': the frame names who wrote every paragraph, not the topic, and the
+# cross-encoder rewards paragraphs that mention inspectors ('Inspectors looked at...') for it
+_FRAME = re.compile(
+    r"^\s*(?:what|how)\s+(?:did|do|does|have|has)\s+(?:the\s+)?(?:inspectors?|ofsted|inspection|report|letter)"
+    r"\s+(?:say|said|find|found|report|reported|comment|conclude|write|note)(?:\s+(?:about|on|regarding))?\s+",
+    re.I,
+)
+
+
+def without_frame(question: str) -> str:
+    """Return the question without a leading 'What did inspectors say about' (unchanged when it has none)."""
+    rest = _FRAME.sub("", question)
+    return f"What about {rest}" if rest != question and rest else question
+
+
 def rerank_query(question: str, expanded: str, mode: str) -> str:
     """Return what the cross-encoder reads: the expansion helps with acronyms it has never seen ('EDT'), and
     hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it."""
     if mode == "always" or (mode == "acronyms" and any(t.term in question for t in acronym_terms(question))):
-        return expanded
-    return question
+        return without_frame(expanded)
+    return without_frame(question)
 
 
 def acronym_terms(question: str) -> list[Term]:

@@ -49,6 +49,10 @@ def _occurs(phrase: str, question: str, question_tokens: list[str]) -> bool:
     needle = list(_needle(phrase))
     if not needle:
         return False
+    if len(needle) < len(re.findall(r"[A-Za-z0-9]+", phrase)):
+        # a phrase with a stop word ('in care') must occur as written, or its bare content word ('care') would
+        # match every question that uses it
+        return re.search(rf"\b{re.escape(phrase.lower())}\b", question.lower()) is not None
     n = len(needle)
     return any(question_tokens[i : i + n] == needle for i in range(len(question_tokens) - n + 1))
 

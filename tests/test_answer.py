@@ -121,3 +121,15 @@ def test_improvement_points_are_narrowed_to_the_topic_asked_about(engine) -> Non
     leavers = engine.ask("What needs to improve for care leavers?")
     naming = {p.label for p in bullets if "care leaver" in p.text.lower()}
     assert naming and {c.paragraph for c in leavers.citations} == naming
+
+
+def test_the_cross_encoder_reads_the_topic_not_the_question_frame() -> None:
+    from api.answer import rerank_query, without_frame
+
+    asked = "What did inspectors say about care leavers' accommodation in Barnet?"
+    assert without_frame(asked) == "What about care leavers' accommodation in Barnet?"
+    assert without_frame("What did the report say on the MASH?") == "What about the MASH?"
+    # a frame with nothing after it, or no frame at all, is left alone
+    for unchanged in ("What did inspectors find?", "Is the MASH effective?", "What did the 2023 inspection find?"):
+        assert without_frame(unchanged) == unchanged
+    assert rerank_query(asked, asked + " (young people)", "acronyms") == without_frame(asked)
