@@ -292,6 +292,43 @@ def grade_areas(question: str) -> list[str]:
     return [area for area, pattern in _AREA_WORDS if pattern.search(question)]
 
 
+_EXTREME = re.compile(r"\b(lowest|worst|weakest|poorest|highest|best|strongest)\b", re.I)
+
+
+def compose_grade_extreme_answer(question: str, index: Index, scope: Scope) -> Answer | None:
+    """Answer 'What was Peterborough's lowest grade in 2023, and for which judgement?' from the judgement table:
+    the judgement areas (overall effectiveness apart) that got the lowest or highest grade the report gave."""
+    extreme = _EXTREME.search(question)
+    if not extreme or not _GRADE_INTENT.search(question):
+        return None
+    graded = _latest([r for r in in_scope_reports(index, scope) if r.judgements])
+    if not graded or len({r.local_authority for r in graded}) != 1:
+        return None  # across authorities, 'the best grade' is a ranking the grade list answers
+    report = graded[0]
+    table = report.paragraph("judgements")
+    areas = {a: g for a, g in report.judgements.items() if a != "overall_effectiveness" and g in GRADES}
+    if table is None or not areas:
+        return None
+    rank = {grade: i for i, grade in enumerate(GRADES)}  # Outstanding first, Inadequate last
+    pick = max if extreme.group(1).lower() in {"lowest", "worst", "weakest", "poorest"} else min
+    target = pick(areas.values(), key=lambda g: rank[g])
+    template = load("grade")
+    sentences = [
+        Sentence(
+            text=template.format(
+                report=report_name(report),
+                dates=format_dates(report.inspection_dates),
+                area=AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:],
+                grade=g.lower(),
+            ),
+            citations=[0],
+        )
+        for a, g in areas.items()
+        if g == target
+    ]
+    return cited_answer(question, sentences, [make_citation(index, table, 1.0)])
+
+
 def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Return an answer read from the judgement table, or None when the question is not about grades."""
     if not _GRADE_INTENT.search(question):
@@ -527,6 +564,7 @@ def answer_question(
     direct = (
         compose_grade_list_answer(q, index, scope)
         or compose_grade_history_answer(q, index, scope)
+        or compose_grade_extreme_answer(q, index, scope)
         or compose_grade_answer(q, index, scope)
         or compose_improve_answer(q, index, scope)
     )

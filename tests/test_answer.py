@@ -28,6 +28,17 @@ def test_overall_effectiveness_grade(engine) -> None:  # type: ignore[no-untyped
     assert answer.citations[0].paragraph == "judgements"
 
 
+def test_lowest_and_best_grades_name_their_areas_from_the_table(engine) -> None:  # type: ignore[no-untyped-def]
+    lowest = engine.ask("What was the lowest grade Peterborough got in 2023, and for which judgement?")
+    assert [(c.document_id, c.paragraph) for c in lowest.citations] == [("peterborough-ilacs-2023", "judgements")]
+    assert [s.text.split(", ", 1)[1] for s in lowest.sentences] == [
+        "the experiences and progress of care leavers was judged inadequate."
+    ]  # overall effectiveness is the summary, not an area: the seed table grades care leavers alone inadequate
+    best = engine.ask("Which area got Peterborough's best grade?")
+    assert len(best.sentences) == 3 and all("requires improvement to be good" in s.text for s in best.sentences)
+    assert "care leavers" not in best.answer
+
+
 def test_finding_cites_the_paragraph_it_quotes(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("What did the 2025 monitoring visit say about the emergency duty team?")
     assert answer.answerable
