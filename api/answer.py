@@ -216,6 +216,13 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if not covered:
             return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
         chosen = covered
+    nth = _ORDINAL_REPORT.search(question)
+    if nth and not _COMPARATIVE.search(question):
+        word, kind = nth.group(1).lower(), nth.group(2).lower()
+        picked = nth_reports(chosen, _ORDINALS[word[0] if word[0].isdigit() else word], kind)
+        if not picked:
+            return Scope(base.model_copy(update={"document_ids": []}), note=f"the {word} {kind}")
+        chosen = picked
     chosen = which_report(question, chosen)
     if len(chosen) == len(reports):
         return Scope(base)
@@ -227,6 +234,25 @@ _WHICH_REPORT = re.compile(
     r"(inspection|focused visit|monitoring visit|visit|letter|report)\b",
     re.I,
 )
+
+
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
+# 'the third monitoring visit': the kind must be named ('a second visit' is also a social worker's home visit)
+_ORDINAL_REPORT = re.compile(
+    r"\b(?:the|its|their|[A-Z][a-z]+'s)\s+(second|third|fourth|fifth|sixth|[2-6](?:nd|rd|th))\s+"
+    r"(inspection|focused visit|monitoring visit|monitoring letter)\b",
+    re.I,
+)
+
+
+def nth_reports(reports: list[Report], n: int, kind: str) -> list[Report]:
+    """Return, per authority, its n-th indexed report of this kind in date order (none where it has fewer)."""
+    kinds = {"monitoring letter": "monitoring visit"}.get(kind, kind)
+    out: list[Report] = []
+    for authority in dict.fromkeys(r.local_authority for r in reports):
+        mine = sorted((r for r in reports if r.local_authority == authority and r.kind == kinds), key=lambda r: r.ends)
+        out += mine[n - 1 : n]
+    return out
 
 
 def which_report(question: str, reports: list[Report]) -> list[Report]:

@@ -6,6 +6,7 @@ import json
 
 import httpx
 
+from api.answer import resolve_scope
 from api.citations import supports
 from api.engine import Engine
 from indexer.models import Citation
@@ -119,3 +120,20 @@ def test_the_last_and_the_previous_inspection_mean_one_report_each(history: Engi
         key=lambda r: r.ends,
     )
     assert visit.answerable and {c.document_id for c in visit.citations} == {newest_visit.document_id}
+
+
+def test_the_second_focused_visit_is_one_report_and_a_missing_third_is_refused(history: Engine) -> None:
+    index = history.require_index()
+    visits = sorted(
+        (r for r in index.reports.values() if r.local_authority == "Peterborough" and r.kind == "focused visit"),
+        key=lambda r: r.ends,
+    )
+    assert len(visits) == 2  # 2021 and 2023 in tests/data
+    second = history.ask("What did Peterborough's second focused visit say about the front door?")
+    assert second.answerable and {c.document_id for c in second.citations} == {visits[1].document_id}
+    third = history.ask("What did the third focused visit say about the front door in Peterborough?")
+    assert not third.answerable and not third.citations
+    assert "the third focused visit" in third.answer
+    # 'a second visit' from a social worker is not a report
+    home = resolve_scope("Do children get a second visit from their social worker in Peterborough?", index, None)
+    assert {v.document_id for v in visits} <= set(home.filters.document_ids or [])
