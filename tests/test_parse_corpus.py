@@ -196,3 +196,23 @@ def test_no_running_headers_footers_or_page_numbers(name: str, request: pytest.F
 )
 def test_authority_name_drops_generic_words(printed: str, name: str) -> None:
     assert authority_name(printed) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["luton-focused-visit-2024-09-09.pdf", "brent-inspection-2026-06-17.pdf", "derbyshire-inspection-2019-09-19.pdf"],
+)
+def test_pdfium_reads_what_pdfplumber_reads(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast reader (pdfium, the default) gives the same lines and the same report as pdfplumber itself."""
+    import indexer.parse as parse
+
+    path = DATA / name
+    fast, slow = parse.pdf_pages_pdfium(path), parse.pdf_pages_plumber(path)
+    assert [round(h, 2) for h, _ in fast] == [round(h, 2) for h, _ in slow]
+    for (_, mine), (_, theirs) in zip(fast, slow, strict=True):
+        assert [(r["text"], r["size"], r["bold"]) for r in mine] == [(r["text"], r["size"], r["bold"]) for r in theirs]
+        assert max((abs(a["top"] - b["top"]) for a, b in zip(mine, theirs, strict=True)), default=0.0) < 0.05
+    monkeypatch.setattr(parse, "PDF_BACKEND", "pdfplumber")
+    reference = parse_report(path)
+    monkeypatch.setattr(parse, "PDF_BACKEND", "pdfium")
+    assert parse_report(path) == reference
