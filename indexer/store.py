@@ -454,7 +454,7 @@ def build_index(
         else:
             todo_files.append(path)
     done, result.reparsed = len(parsed), len(todo_files)
-    for _path, outcome in _parse_all(todo_files, workers):
+    for _path, outcome in parse_files(todo_files, workers):
         if isinstance(outcome, Report):
             parsed.append(outcome)
         else:
@@ -528,7 +528,7 @@ def parse_one(path: Path) -> Report | str:
         return f"{path}: could not be parsed ({type(exc).__name__}: {exc}). Skipped."
 
 
-def _parse_all(files: list[Path], workers: int) -> Iterable[tuple[Path, Report | str]]:
+def parse_files(files: list[Path], workers: int) -> Iterable[tuple[Path, Report | str]]:
     """Yield (file, report or failure) for each file, in parallel processes when there are many."""
     if workers <= 1 or len(files) < 8:
         for path in files:
