@@ -101,7 +101,7 @@ class Embedder:
 
     name = EMBEDDING_MODEL
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 1) -> None:
         self.batch_size = batch_size
         self._lock = threading.Lock()
 

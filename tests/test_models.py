@@ -32,3 +32,16 @@ def test_reranker_matches_sentence_transformers_cross_encoder(models: tuple[Embe
         assert np.allclose(fast, np.asarray(reference, dtype=np.float64).reshape(-1), atol=1e-5)
     relevant, unrelated, _ = reranker.score(QUESTIONS[0], passages)
     assert relevant > 0.5 > unrelated
+
+
+def test_a_passage_gets_the_same_vector_whatever_it_is_indexed_with(models: tuple[Embedder, Reranker]) -> None:
+    embedder, _ = models
+    assert embedder.batch_size == 1  # the default: the int8 model scales activations per batch
+    alone = embedder.embed_documents(["Care leavers are well supported by personal advisers."])[0]
+    together = embedder.embed_documents(
+        [
+            "A much longer passage about the multi-agency safeguarding hub " * 5,
+            "Care leavers are well supported by personal advisers.",
+        ]
+    )[1]
+    assert np.array_equal(alone, together)
