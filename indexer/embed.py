@@ -14,6 +14,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,9 @@ class Embedder:
 
     name = EMBEDDING_MODEL
 
-    def __init__(self, batch_size: int = 1) -> None:
+    def __init__(self, batch_size: int = 1, threads: int = 0) -> None:
         self.batch_size = batch_size
+        self.threads = threads  # onnxruntime's intra-op threads; 0: its default (one per core)
         self._lock = threading.Lock()
 
     @cached_property
@@ -111,7 +113,14 @@ class Embedder:
         from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
 
         folder = models_dir() / "bge_small_en"
-        transformer = models.Transformer(str(folder), backend="onnx", model_kwargs={"file_name": "model.onnx"})
+        kwargs: dict[str, Any] = {"file_name": "model.onnx"}
+        if self.threads:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            kwargs["session_options"] = options
+        transformer = models.Transformer(str(folder), backend="onnx", model_kwargs=kwargs)
         pooling = models.Pooling(DIMENSION, pooling_mode="cls")
         return SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
 
@@ -137,12 +146,59 @@ class Embedder:
             )
         return np.asarray(vecs, dtype=np.float32)
 
+    def embed_many(
+        self, texts: list[str], workers: int, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Return `embed_documents(texts)`, computed by `workers` processes of one thread each when that pays.
+
+        A BERT this small keeps two threads of one process only partly busy: on 2 cores, two one-thread
+        processes embed about 62 passages/s against 45 for one process (eval/results/bench). Each worker loads
+        its own copy of the model (a few seconds), so short lists stay in this process. `progress` gets the
+        number of passages done so far.
+        """
+        step = 256
+        if workers <= 1 or len(texts) < PARALLEL_MIN_PASSAGES:
+            out = []
+            for start in range(0, len(texts), step):
+                out.append(self.embed_documents(texts[start : start + step]))
+                if progress:
+                    progress(min(start + step, len(texts)))
+            return np.concatenate(out) if out else self.embed_documents([])
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        parts = [texts[start : start + step] for start in range(0, len(texts), step)]
+        done, out = 0, []
+        context = multiprocessing.get_context("spawn")  # no fork of a process that holds onnxruntime threads
+        with ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(self.batch_size,)) as pool:
+            for vectors in pool.map(_embed_in_worker, parts):
+                out.append(vectors)
+                done += len(vectors)
+                if progress:
+                    progress(done)
+        return np.concatenate(out)
+
     def embed_query(self, text: str) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Return the normalised vector of a query, with bge's query prefix (the CLS token's output)."""
         with self._lock:
             cls = self.query_model.run(QUERY_PREFIX + text)[0]
         vector: np.ndarray[Any, np.dtype[np.float32]] = (cls / np.linalg.norm(cls)).astype(np.float32)
         return vector
+
+
+PARALLEL_MIN_PASSAGES = 2000
+_WORKER: Embedder | None = None
+
+
+def _start_worker(batch_size: int) -> None:
+    global _WORKER
+    _WORKER = Embedder(batch_size, threads=1)
+    _WORKER.embed_documents(["warm up"])
+
+
+def _embed_in_worker(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    assert _WORKER is not None, "the worker was not started"
+    return _WORKER.embed_documents(texts)
 
 
 class Reranker:

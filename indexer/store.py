@@ -428,7 +428,7 @@ def build_index(
 ) -> BuildResult:
     """Parse files, embed only what changed, write a new generation and swap it in; bad files are reported.
 
-    `workers` parse processes (0: one per CPU core) share the PDF parsing, the slowest step on a large batch.
+    `workers` processes (0: one per CPU core) share the PDF parsing and, for a large batch, the embedding.
     """
     workers = workers or (os.cpu_count() or 1)
     started = time.perf_counter()
@@ -477,14 +477,10 @@ def build_index(
         reuse = {c.id: previous.vectors[i] for i, c in enumerate(previous.chunks)}
     todo = [c for c in chunks if c.id not in reuse]
     t0 = time.perf_counter()
-    fresh: dict[str, np.ndarray[Any, Any]] = {}
-    batch = 256
-    for start in range(0, len(todo), batch):
-        part = todo[start : start + batch]
-        for c, v in zip(part, embedder.embed_documents([c.text for c in part]), strict=True):
-            fresh[c.id] = v
-        if progress:
-            progress("embed", min(start + batch, len(todo)), len(todo))
+    vectors_todo = embedder.embed_many(
+        [c.text for c in todo], workers, (lambda n: progress("embed", n, len(todo))) if progress else None
+    )
+    fresh = {c.id: v for c, v in zip(todo, vectors_todo, strict=True)}
     result.embed_seconds = time.perf_counter() - t0
     result.embedded, result.reused = len(todo), len(chunks) - len(todo)
     found = [fresh[c.id] if c.id in fresh else reuse[c.id] for c in chunks]
