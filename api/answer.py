@@ -585,7 +585,7 @@ def answer_question(
         return Answer(
             question=asked, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
         )
-    if unknown_acronyms(asked, index):
+    if unknown_acronyms(asked, index) or unknown_names(q, index, scope):
         return refusal(asked, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
     direct = (
         compose_grade_list_answer(q, index, scope)
@@ -779,6 +779,33 @@ def unknown_acronyms(question: str, index: Index) -> list[str]:
         if not index.contains_word(word):
             out.append(word)
     return out
+
+
+_NAME_WORD = re.compile(r"(?<![.?!:]\s)(?<!^)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z][A-Z0-9]{1,6})\b")
+_NOT_A_NAME = frozenset(
+    "January February March April May June July August September October November December Monday Tuesday "
+    "Wednesday Thursday Friday Saturday Sunday Ofsted England English UK I".split()
+)
+
+
+def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:
+    """Return the names in a question ('the Aspire team', 'WAVE') that no report in scope uses.
+
+    A question about Walsall's Aspire team cannot be answered from Walsall's reports if they never name it,
+    however close their paragraphs on exploitation are; the same name in another authority's report does not
+    count. A name is a capitalised word after the first or an acronym; authority names, months and glossary
+    terms are not names. Names match the reports' words case-insensitively ('Aspire' is also 'aspire').
+    """
+    authorities = {w for la in find_authorities(question) for n in (la.name, *la.aliases) for w in n.split()}
+    candidates = [
+        m.group(0)
+        for m in _NAME_WORD.finditer(question)
+        if m.group(0) not in _NOT_A_NAME and m.group(0) not in authorities and m.group(0) not in glossary_words()
+    ]
+    if not candidates:
+        return []
+    words = {w.lower() for w in index.words_of(index.allowed_documents(scope.filters))}
+    return [c for c in candidates if not all(part.lower() in words for part in c.split("-"))]
 
 
 def _explicit_reports(question: str) -> int:

@@ -215,6 +215,19 @@ class Index:
             self._words = {w for p in self.paragraphs.values() for w in re.findall(r"[A-Za-z0-9]+", p.text)}
         return word in self._words
 
+    def words_of(self, document_ids: Iterable[str]) -> set[str]:
+        """Return the words (case kept) these reports use, each report's set built once."""
+        if not hasattr(self, "_doc_words"):
+            self._doc_words: dict[str, frozenset[str]] = {}
+        out: set[str] = set()
+        for doc in document_ids:
+            if doc not in self._doc_words:
+                self._doc_words[doc] = frozenset(
+                    w for r in (self.reports[doc],) for p in r.paragraphs for w in re.findall(r"[A-Za-z0-9]+", p.text)
+                )
+            out |= self._doc_words[doc]
+        return out
+
     def chunk_of(self, document_id: str, label: str) -> Chunk | None:
         """Return the (first) chunk of a paragraph, or None."""
         i = self._first_chunk.get((document_id, label))

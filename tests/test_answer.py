@@ -144,3 +144,17 @@ def test_the_cross_encoder_reads_the_topic_not_the_question_frame() -> None:
     for unchanged in ("What did inspectors find?", "Is the MASH effective?", "What did the 2023 inspection find?"):
         assert without_frame(unchanged) == unchanged
     assert rerank_query(asked, asked + " (young people)", "acronyms") == without_frame(asked)
+
+
+def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragraphs(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import resolve_scope, unknown_names
+
+    index = engine.require_index()
+    football = engine.ask("How did Peterborough United do in the league last season?")
+    assert not football.answerable and not football.citations and not football.closest
+    asked = "What does the Aspire exploitation team do in Peterborough?"
+    assert unknown_names(asked, index, resolve_scope(asked, index, None)) == ["Aspire"]
+    assert not engine.ask(asked).answerable
+    # names the reports do use, authority names and months are not unknown
+    known = "What did the Family Court say in January about Peterborough?"
+    assert unknown_names(known, index, resolve_scope(known, index, None)) == []
