@@ -318,6 +318,22 @@ def grade_areas(question: str) -> list[str]:
     return [area for area, pattern in _AREA_WORDS if pattern.search(question)]
 
 
+def area_phrase(area: str) -> str:
+    """Return a judgement area's name as it reads mid-sentence ('the experiences and progress of ...')."""
+    return AREA_NAMES[area][0].lower() + AREA_NAMES[area][1:]
+
+
+def grade_sentence(report: Report, area: str, grade: str) -> Sentence:
+    """Return 'In the <report> (<dates>), <area> was judged <grade>.', citing the judgement table (citation 0)."""
+    text = load("grade").format(
+        report=report_name(report),
+        dates=format_dates(report.inspection_dates),
+        area=area_phrase(area),
+        grade=grade.lower(),
+    )
+    return Sentence(text=text, citations=[0])
+
+
 _EXTREME = re.compile(r"\b(lowest|worst|weakest|poorest|highest|best|strongest)\b", re.I)
 
 
@@ -338,20 +354,7 @@ def compose_grade_extreme_answer(question: str, index: Index, scope: Scope) -> A
     rank = {grade: i for i, grade in enumerate(GRADES)}  # Outstanding first, Inadequate last
     pick = max if extreme.group(1).lower() in {"lowest", "worst", "weakest", "poorest"} else min
     target = pick(areas.values(), key=lambda g: rank[g])
-    template = load("grade")
-    sentences = [
-        Sentence(
-            text=template.format(
-                report=report_name(report),
-                dates=format_dates(report.inspection_dates),
-                area=AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:],
-                grade=g.lower(),
-            ),
-            citations=[0],
-        )
-        for a, g in areas.items()
-        if g == target
-    ]
+    sentences = [grade_sentence(report, a, g) for a, g in areas.items() if g == target]
     return cited_answer(question, sentences, [make_citation(index, table, 1.0)])
 
 
@@ -385,19 +388,7 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
         if not wanted or not re.search(r"overall|judged|grade|rated|rating", question, re.I):
             return None
     citation = make_citation(index, table, 1.0)
-    template = load("grade")
-    sentences = [
-        Sentence(
-            text=template.format(
-                report=report_name(report),
-                dates=format_dates(report.inspection_dates),
-                area=AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:],
-                grade=report.judgements[a].lower(),
-            ),
-            citations=[0],
-        )
-        for a in wanted
-    ]
+    sentences = [grade_sentence(report, a, report.judgements[a]) for a in wanted]
     return cited_answer(question, sentences, [citation])
 
 
@@ -430,7 +421,7 @@ def compose_grade_history_answer(question: str, index: Index, scope: Scope) -> A
     for i, report in enumerate(chosen):
         table = citations[i].text
         for area in areas:
-            name = AREA_NAMES[area][0].lower() + AREA_NAMES[area][1:]
+            name = area_phrase(area)
             grade = report.judgements.get(area)
             if grade is None and area == "care_leavers" and "children in care and care leavers" in table:
                 # before 2023 the framework graded children in care and care leavers together
@@ -475,7 +466,7 @@ def compose_grade_list_answer(question: str, index: Index, scope: Scope) -> Answ
     in_scope = in_scope_reports(index, scope)
     inspections = [r for r in in_scope if r.judgements and (not years or years & {d.year for d in r.inspection_dates})]
     matches = [r for r in _latest(inspections)[::-1] if any(r.judgements.get(a) == grade for a in areas)]
-    area_text = " or ".join(AREA_NAMES[a][0].lower() + AREA_NAMES[a][1:] for a in areas)
+    area_text = " or ".join(area_phrase(a) for a in areas)
     when = f" in {', '.join(map(str, sorted(years)))}" if years else ""
     count = (
         f"Among the {len(inspections)} inspections indexed{when}, {len(matches)} judged "

@@ -372,31 +372,14 @@ def _pdfium_chars(page: Any) -> tuple[float, list[dict[str, Any]], list[bool]]:
                 char_matrix(tp, i, matrix)  # the text object's matrix (the same for all its characters)
                 info = objects[obj] = object_info(obj, matrix)
             char_origin(tp, i, x, y)
-            font, size, fontname, a, b, c, d, _, _, ylo, yhi, up = info
+            font, size, _, a, b, *_, up = info
             key = (font, size, code)
             adv = widths[key] if key in widths else advance(font, size, code)
             if adv is None:  # no width for this code: take pdfium's box (it may include a glyph's overhang)
                 rect = fpdf.FS_RECTF()
                 fpdf.FPDFText_GetLooseCharBox(textpage.raw, i, rect)
                 adv = abs(rect.right - rect.left) / (abs(a) or abs(b) or 1.0)
-            if b == 0.0 and c == 0.0:  # `place`, inlined for the usual case: text neither rotated nor skewed
-                ox, oy = x.value, y.value
-                e, f_ = ox * ca + oy * cc + ce, ox * cb + oy * cd + cf
-                x0, x1 = (e, e + a * adv) if a >= 0 else (e + a * adv, e)
-                y0, y1 = f_ + ylo, f_ + yhi
-                chars.append(
-                    {
-                        "text": chr(code),
-                        "x0": x0 + shift_x,
-                        "x1": x1 + shift_x,
-                        "top": top_of - y1,
-                        "bottom": top_of - y0,
-                        "size": y1 - y0,
-                        "fontname": fontname,
-                    }
-                )
-            else:
-                chars.append(place(chr(code), x.value, y.value, adv, info))
+            chars.append(place(chr(code), x.value, y.value, adv, info))
             upright.append(up)
             sources.append(obj)
     finally:

@@ -212,7 +212,7 @@ class Index:
     def contains_word(self, word: str) -> bool:
         """Return whether any indexed paragraph uses this word (case-sensitive, whole word)."""
         if not hasattr(self, "_words"):
-            self._words = {w for p in self.paragraphs.values() for w in re.findall(r"[A-Za-z0-9]+", p.text)}
+            self._words = self.words_of(self.reports)
         return word in self._words
 
     def words_of(self, document_ids: Iterable[str]) -> set[str]:
@@ -222,9 +222,8 @@ class Index:
         out: set[str] = set()
         for doc in document_ids:
             if doc not in self._doc_words:
-                self._doc_words[doc] = frozenset(
-                    w for r in (self.reports[doc],) for p in r.paragraphs for w in re.findall(r"[A-Za-z0-9]+", p.text)
-                )
+                paragraphs = self.reports[doc].paragraphs
+                self._doc_words[doc] = frozenset(w for p in paragraphs for w in re.findall(r"[A-Za-z0-9]+", p.text))
             out |= self._doc_words[doc]
         return out
 
