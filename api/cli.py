@@ -62,7 +62,8 @@ def index(
             )
         bar.update(done - bar.n)
 
-    embedder, reranker = Embedder(settings.index.embed_batch_size), Reranker(settings.index.model_cache_dir)
+    embedder = Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
+    reranker = Reranker(settings.index.model_cache_dir)
     try:
         result = build_index(
             paths,

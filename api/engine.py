@@ -28,7 +28,7 @@ class Engine:
         reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.index.embed_batch_size)
+        self.embedder = embedder or Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
         self.reranker = reranker or Reranker(settings.index.model_cache_dir)
         self.index = index
         self._lock = threading.Lock()

@@ -28,6 +28,12 @@ class IndexSettings(BaseModel):
         "at 32. And the int8 model scales activations per batch, so a passage alone always gets the same vector, "
         "whatever else is indexed with it (in a batch of 32 it moves by up to 0.008 in cosine).",
     )
+    embed_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Threads embedding passages at once, each with one onnxruntime thread (0: one per core).",
+    )
 
 
 class RetrievalSettings(BaseModel):

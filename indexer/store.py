@@ -440,7 +440,7 @@ def build_index(
 ) -> BuildResult:
     """Parse files, embed only what changed, write a new generation and swap it in; bad files are reported.
 
-    `workers` processes (0: one per CPU core) share the PDF parsing and, for a large batch, the embedding.
+    `workers` processes (0: one per CPU core) share the PDF parsing; the embedder has its own threads.
     """
     workers = workers or (os.cpu_count() or 1)
     started = time.perf_counter()
@@ -489,8 +489,8 @@ def build_index(
         reuse = {c.id: previous.vectors[i] for i, c in enumerate(previous.chunks)}
     todo = [c for c in chunks if c.id not in reuse]
     t0 = time.perf_counter()
-    vectors_todo = embedder.embed_many(
-        [c.text for c in todo], workers, (lambda n: progress("embed", n, len(todo))) if progress else None
+    vectors_todo = embedder.embed_documents(
+        [c.text for c in todo], (lambda n: progress("embed", n, len(todo))) if progress else None
     )
     fresh = {c.id: v for c, v in zip(todo, vectors_todo, strict=True)}
     result.embed_seconds = time.perf_counter() - t0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from indexer.embed import QUERY_PREFIX, Embedder, Reranker
 
@@ -48,16 +47,12 @@ def test_a_passage_gets_the_same_vector_whatever_it_is_indexed_with(models: tupl
     assert np.array_equal(alone, together)
 
 
-def test_parallel_embedding_gives_the_same_vectors_in_order(
-    models: tuple[Embedder, Reranker], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import indexer.embed as embed
-
+def test_threaded_embedding_gives_the_same_vectors_in_order(models: tuple[Embedder, Reranker]) -> None:
     embedder, _ = models
     texts = [f"Paragraph {i}: care leavers have {i} personal advisers and a local offer." for i in range(300)]
-    monkeypatch.setattr(embed, "PARALLEL_MIN_PASSAGES", 1)  # two worker processes even for a short list
     seen: list[int] = []
-    parallel = embedder.embed_many(texts, workers=2, progress=seen.append)
-    assert parallel.shape == (300, 384)
-    assert np.allclose(parallel, embedder.embed_documents(texts), atol=1e-5)
+    threaded = Embedder(workers=3).embed_documents(texts, progress=seen.append)
+    assert threaded.shape == (300, 384)
+    one_by_one = np.stack([embedder.embed_documents([t])[0] for t in texts[::37]])
+    assert np.array_equal(threaded[::37], one_by_one)
     assert seen == [256, 300]

@@ -63,7 +63,7 @@ def test_crash_mid_index_leaves_previous_index_serving(tmp_path: Path, models) -
     before = Index.load(tmp_path / "index")
 
     class Crashing(Embedder):
-        def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        def embed_documents(self, texts, progress=None):  # type: ignore[no-untyped-def]
             raise MemoryError("simulated crash while embedding")
 
     crashing = Crashing()
