@@ -23,7 +23,7 @@ from api.citations import verify_citations
 from api.followup import resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
-from indexer.glossary import Term, expand_query, load_glossary, matched_terms
+from indexer.glossary import in_report_words, Term, expand_query, load_glossary, matched_terms
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
@@ -605,7 +605,7 @@ def answer_question(
     timings["retrieve"] = _ms(t)
     t = time.perf_counter()
     ranked = rerank(
-        rerank_query(q, expanded, settings.retrieval.rerank_expanded),
+        rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.rerank_report_words),
         carried + fused,
         index,
         reranker,
@@ -636,12 +636,15 @@ def without_frame(question: str) -> str:
     return f"What about {rest}" if rest != question and rest else question
 
 
-def rerank_query(question: str, expanded: str, mode: str) -> str:
+def rerank_query(question: str, expanded: str, mode: str, report_words: bool = False) -> str:
     """Return what the cross-encoder reads: the expansion helps with acronyms it has never seen ('EDT'), and
-    hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it."""
+    hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it. Other
+    questions are put in the reports' words when `report_words` is on: the cross-encoder scores 'Are children
+    in private fostering arrangements identified?' far above the same question about 'a family friend under a
+    private arrangement'."""
     if mode == "always" or (mode == "acronyms" and any(t.term in question for t in acronym_terms(question))):
         return without_frame(expanded)
-    return without_frame(question)
+    return without_frame(in_report_words(question) if report_words else question)
 
 
 def acronym_terms(question: str) -> list[Term]:

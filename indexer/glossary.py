@@ -72,3 +72,44 @@ def expand_query(question: str, glossary: tuple[Term, ...] | None = None) -> str
             if phrase.lower() not in question.lower() and phrase not in extra:
                 extra.append(phrase)
     return f"{question} ({'; '.join(extra)})" if extra else question
+
+
+PLAIN_WORDS = PACKAGE_DATA / "plain_words.json"
+
+
+@cache
+def plain_words(path: Path = PLAIN_WORDS) -> tuple[tuple[str, str], ...]:
+    """Return (everyday phrase, the reports' phrase) pairs, longest phrase first."""
+    if not path.exists():
+        return ()
+    words: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))["words"]
+    return tuple(sorted(words.items(), key=lambda kv: -len(kv[0])))
+
+
+def _surface(phrase: str) -> str:
+    """Return a pattern for a phrase as a question may write it: hyphen or space, plural -s."""
+    words = re.findall(r"[A-Za-z0-9']+", phrase)
+    return r"\b" + r"[\s-]+".join(re.escape(w) for w in words) + r"(?:s|es)?(?:'s|')?(?![\w'])"
+
+
+def in_report_words(question: str) -> str:
+    """Return the question with everyday words replaced by what the reports write ('kids' -> 'children').
+
+    One pass, longest phrase first, so a replacement is never replaced again. Only the curated everyday words
+    are replaced: glossary synonyms are often descriptions ('homes for children in care') rather than words
+    to swap, and on the dev split swapping them lost more answers than it found.
+    """
+    words = plain_words()
+    if not words:
+        return question
+    targets = {phrase.lower(): target for phrase, target in words}
+    phrases = [phrase.lower() for phrase, _ in words]
+    pattern = re.compile("|".join(f"(?P<g{i}>{_surface(p)})" for i, p in enumerate(phrases)), re.I)
+
+    def swap(match: re.Match[str]) -> str:
+        target = targets[phrases[int(str(match.lastgroup)[1:])]]
+        if match.group(0).endswith("'") or match.group(0).endswith("'s"):  # kids' wishes -> children's wishes
+            return target + ("'" if target.endswith("s") else "'s")
+        return target
+
+    return pattern.sub(swap, question)
