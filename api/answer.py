@@ -23,8 +23,8 @@ from api.citations import verify_citations
 from api.followup import resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
-from indexer.glossary import in_report_words, Term, expand_query, load_glossary, matched_terms
-from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences
+from indexer.glossary import Term, expand_query, in_report_words, load_glossary, matched_terms
+from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_history
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
 from indexer.store import Filters, Index, tokenize
@@ -614,7 +614,7 @@ def answer_question(
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
-    answer = verify_citations(answer, index, retrieved)
+    answer = separate_history(verify_citations(answer, index, retrieved))
     if answer.answerable and not answer.sentences:
         answer = refusal(q, ranked, index, settings)
     timings["total"] = _ms(t0)
@@ -888,20 +888,23 @@ def with_current_position(
 
 
 def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
-    """Return the cited reports older than their authority's latest cited report, when the question names no time.
+    """Return the cited reports that are history, not the current position, when the question names no time.
 
-    A question that names no date, report or comparison is about the current position: what the latest cited
-    report says comes first, and older reports' findings are shown as history.
+    An inspection gives the authority's judgements until the next one; monitoring and focused visits after it
+    update them on what they looked at. So the current position is the newest cited inspection and any cited
+    visit since; what came before it is history, shown after the current position. When no inspection is
+    cited, the newest cited visit is the current position.
     """
     if _NAMES_TIME.search(question) or _COMPARATIVE.search(question):
         return set()
-    latest: dict[str, tuple[dt.date, str]] = {}
-    for doc in {h.chunk.document_id for h in chosen}:
-        report = index.reports[doc]
-        if report.local_authority not in latest or report.ends > latest[report.local_authority][0]:
-            latest[report.local_authority] = (report.ends, doc)
-    newest = {doc for _, doc in latest.values()}
-    return {h.chunk.document_id for h in chosen} - newest
+    cited = [index.reports[doc] for doc in {h.chunk.document_id for h in chosen}]
+    earlier: set[str] = set()
+    for authority in {r.local_authority for r in cited}:
+        own = [r for r in cited if r.local_authority == authority]
+        inspections = [r for r in own if r.kind == "inspection"]
+        since = max(r.ends for r in inspections or own)
+        earlier |= {r.document_id for r in own if r.ends < since}
+    return earlier
 
 
 def refusal(question: str, ranked: list[Hit], index: Index, settings: Settings) -> Answer:

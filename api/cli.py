@@ -160,6 +160,12 @@ def ask(
             f"{answer.citations[i].document_id} ¶{answer.citations[i].paragraph}" for i in sentence.citations
         )
         typer.echo(f"{sentence.text} [{refs}]")
+    for sentence in answer.history:
+        refs = ", ".join(
+            f"{answer.history_citations[i].document_id} ¶{answer.history_citations[i].paragraph}"
+            for i in sentence.citations
+        )
+        typer.echo(f"Earlier report: {sentence.text} [{refs}]")
     if answer.closest:
         typer.echo("Related, but not an answer:")
         for c in answer.closest:

@@ -16,7 +16,7 @@ METRICS = [
     "hit_rate",
     "citation_recall",
     "citation_precision",
-    "current_precision",
+    "precision_with_history",
     "citation_support",
     "key_terms",
     "refusal_accuracy",

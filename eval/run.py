@@ -21,7 +21,7 @@ class Output:
     ranked: list[Ref] = field(default_factory=list)
     latency_ms: float = 0.0
     support: float | None = None  # share of answer sentences their citations support (None: no sentences)
-    history: list[Ref] = field(default_factory=list)  # cited only by sentences marked as earlier reports' findings
+    history: list[Ref] = field(default_factory=list)  # older reports' paragraphs shown apart as history
 
 
 System = Callable[[Question], Output]
@@ -44,7 +44,7 @@ class Record:
     answer: str
     support: float | None = None
     history: list[Ref] = field(default_factory=list)
-    current_precision: float | None = None
+    precision_with_history: float | None = None
 
 
 def normalise(ref: Ref, aliases: dict[str, str]) -> Ref:
@@ -57,7 +57,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
     gold = {normalise((g.document_id, g.paragraph), aliases) for g in question.gold}
     cited = {normalise(r, aliases) for r in output.cited}
     history = {normalise(r, aliases) for r in output.history}
-    current = cited - history
+    shown = cited | history
     refused = not output.answerable
     answered = question.answerable and not refused
     return Record(
@@ -76,7 +76,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         answer=output.answer,
         support=output.support,
         history=sorted(history),
-        current_precision=precision(current, gold) if answered and current else None,
+        precision_with_history=precision(shown, gold) if answered else None,
     )
 
 
@@ -119,8 +119,10 @@ def summarise(records: Sequence[Record]) -> dict[str, Any]:
         "hit_rate": _figure([r.hit for r in answerable if r.hit is not None]),
         "citation_recall": _figure([r.recall for r in answerable if r.recall is not None]),
         "citation_precision": _figure([r.precision for r in answerable if r.precision is not None]),
-        # the same, leaving out citations shown only as an earlier report's findings (history, not the answer)
-        "current_precision": _figure([r.current_precision for r in answerable if r.current_precision is not None]),
+        # the same, counting as cited the older reports' paragraphs shown apart as history
+        "precision_with_history": _figure(
+            [r.precision_with_history for r in answerable if r.precision_with_history is not None]
+        ),
         "key_terms": _figure([r.terms for r in answerable if r.terms is not None]),
         "refusal_accuracy": _figure([1.0 if r.refused else 0.0 for r in unanswerable]),
         "false_refusals": _figure([1.0 if r.refused else 0.0 for r in answerable]),
@@ -161,7 +163,8 @@ def authority_checks(
             continue
         authorities = {a for a, _ in gold}
         newest = {a: max(end for b, end in gold if b == a) for a in authorities}
-        for doc, _ in record.cited:
+        shown_as_history = {tuple(h) for h in record.history}
+        for doc, label in [*record.cited, *record.history]:
             if doc not in reports:
                 continue
             cited += 1
@@ -170,8 +173,8 @@ def authority_checks(
                 wrong += 1
                 wrong_ids.append(record.id)
             elif doc not in gold_docs and end < newest[authority]:
-                if (doc, _) in {tuple(h) for h in record.history}:
-                    history += 1  # shown as an earlier report's finding, not as the current position
+                if (doc, label) in shown_as_history:
+                    history += 1  # shown apart as an earlier report's finding, not as the current position
                     continue
                 stale += 1
                 stale_ids.append(record.id)

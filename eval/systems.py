@@ -13,11 +13,11 @@ from indexer.models import Answer
 def _support(answer: Answer) -> float | None:
     from api.citations import supports
 
-    if not answer.sentences:
+    shown = [(s, answer.citations) for s in answer.sentences]
+    shown += [(s, answer.history_citations) for s in answer.history]
+    if not shown:
         return None
-    ok = [
-        all(supports(s.text, answer.citations[i]) for i in s.citations) and bool(s.citations) for s in answer.sentences
-    ]
+    ok = [all(supports(s.text, cited[i]) for i in s.citations) and bool(s.citations) for s, cited in shown]
     return sum(ok) / len(ok)
 
 
@@ -29,14 +29,8 @@ def _output(answer: Answer) -> Output:
         cited=[(c.document_id, c.paragraph) for c in answer.citations],
         ranked=[(c.document_id, c.paragraph) for c in answer.citations],
         latency_ms=answer.timings_ms.get("total", 0.0),
-        history=_history_only(answer),
+        history=[(c.document_id, c.paragraph) for c in answer.history_citations],
     )
-
-
-def _history_only(answer: Answer) -> list[tuple[str, str]]:
-    current = {i for s in answer.sentences if not s.earlier for i in s.citations}
-    earlier = {i for s in answer.sentences if s.earlier for i in s.citations}
-    return [(answer.citations[i].document_id, answer.citations[i].paragraph) for i in sorted(earlier - current)]
 
 
 def ofsted_qa(engine: Engine, rerank_candidates: int | None = None, use_history: bool = True) -> System:

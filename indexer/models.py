@@ -162,6 +162,17 @@ def join_sentences(sentences: list[Sentence]) -> str:
     return f"{now} Earlier reports: {before}" if now else f"Earlier reports: {before}"
 
 
+def _renumbered(sentences: list[Sentence], citations: list[Citation]) -> tuple[list[Sentence], list[Citation]]:
+    """Return the sentences citing a list of only the citations they use, in order of first use."""
+    used: dict[int, int] = {}
+    out: list[Sentence] = []
+    for sentence in sentences:
+        for i in sentence.citations:
+            used.setdefault(i, len(used))
+        out.append(sentence.model_copy(update={"citations": [used[i] for i in sentence.citations]}))
+    return out, [citations[i] for i in used]
+
+
 class Answer(Frozen):
     question: str = Field(default="", description="The question answered.")
     answer: str = Field(description="The answer text: the sentences joined.")
@@ -170,6 +181,14 @@ class Answer(Frozen):
     citations: list[Citation] = Field(description="Paragraphs cited by the sentences.")
     closest: list[Citation] = Field(
         default_factory=list, description="Closest paragraphs when refusing; never counted as citations."
+    )
+    history: list[Sentence] = Field(
+        default_factory=list,
+        description="For a question naming no date: what older reports of the same authority said, shown apart "
+        "as history, not as the current position. Their citations index into history_citations.",
+    )
+    history_citations: list[Citation] = Field(
+        default_factory=list, description="Paragraphs of older reports cited by the history sentences."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
 
@@ -222,3 +241,25 @@ class Findings(Frozen):
     groups: list[AuthorityFindings] = Field(description="One group per authority with findings.")
     note: str = Field(default="", description="What was left out or not indexed, in one sentence.")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
+
+
+def separate_history(answer: Answer) -> Answer:
+    """Return the answer with its earlier reports' sentences moved to `history`, with their own citations.
+
+    The answer's `citations` are then the current position's evidence only. When every sentence is history
+    (the latest report's sentences failed the citation check), they stay the answer, still marked earlier.
+    """
+    now = [s for s in answer.sentences if not s.earlier]
+    before = [s for s in answer.sentences if s.earlier]
+    if not now or not before:
+        return answer
+    sentences, citations = _renumbered(now, answer.citations)
+    history, history_citations = _renumbered(before, answer.citations)
+    return answer.model_copy(
+        update={
+            "sentences": sentences,
+            "citations": citations,
+            "history": history,
+            "history_citations": history_citations,
+        }
+    )

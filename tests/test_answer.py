@@ -158,3 +158,29 @@ def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragr
     # names the reports do use, authority names and months are not unknown
     known = "What did the Family Court say in January about Peterborough?"
     assert unknown_names(known, index, resolve_scope(known, index, None)) == []
+
+
+def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import rerank_query
+    from indexer.glossary import in_report_words
+
+    assert in_report_words("Do the kids' own wishes count?") == "Do the children's own wishes count?"
+    assert in_report_words("Does mum and dad's view count?") == "Does parents' view count?"
+    # one pass: 'frontline staff' becomes 'social workers', which is not then replaced again
+    assert in_report_words("Are frontline staff backed by the council?") == (
+        "Are social workers supported by the local authority?"
+    )
+    # words inside other words, and the reports' own words, stay
+    for unchanged in ("Are kidney problems assessed?", "Do staff feel supported?", "Is the MASH effective?"):
+        assert in_report_words(unchanged) == unchanged
+    asked = "Are kids in private fostering picked up?"
+    assert rerank_query(asked, asked, "acronyms", report_words=True) == "Are children in private fostering picked up?"
+    assert rerank_query(asked, asked, "acronyms", report_words=False) == asked
+    # what it is for: the paragraph on workloads scores far higher when the question uses the reports' words
+    chunk = engine.require_index().chunk_of("peterborough-ilacs-2023", "51")
+    everyday = "Are caseloads manageable for frontline staff?"
+    plain, reworded = (
+        engine.reranker.score(everyday, [chunk.text])[0],
+        engine.reranker.score(in_report_words(everyday), [chunk.text])[0],
+    )
+    assert reworded > 10 * plain

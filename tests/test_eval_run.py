@@ -53,10 +53,11 @@ def test_authority_checks_count_wrong_authority_and_stale_citations() -> None:
     assert checks["citations_checked"] == 3
     assert checks["wrong_authority"] == 1 and checks["wrong_authority_questions"] == ["x1"]
     assert checks["stale"] == 1 and checks["stale_questions"] == ["x1"]
-    assert record.precision == 1 / 3 and record.current_precision == 1 / 3
+    assert record.precision == 1 / 3 and record.precision_with_history == 1 / 3
 
-    # the same older paragraph shown as an earlier report's finding: history, not counted by current precision
-    shown = Output(answer="", answerable=True, cited=cited, history=[("hull-2023", "31")])
+    # the same older paragraph shown apart as an earlier report's finding: history, not a citation of the answer
+    shown = Output(answer="", answerable=True, cited=[cited[0], cited[2]], history=[cited[1]])
     as_history = score(q, shown, "s", {})
-    assert as_history.precision == 1 / 3 and as_history.current_precision == 1 / 2
-    assert authority_checks([as_history], [q], reports)["stale"] == 0
+    assert as_history.precision == 1 / 2 and as_history.precision_with_history == 1 / 3
+    checks = authority_checks([as_history], [q], reports)
+    assert checks["stale"] == 0 and checks["older_shown_as_history"] == 1 and checks["citations_checked"] == 3

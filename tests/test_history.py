@@ -76,18 +76,39 @@ def test_the_current_position_comes_first_and_older_reports_are_marked_history(h
     flagged = 0
     for question in questions:
         answer = history.ask(question)
-        ends = {c.document_id: c.inspection_dates[-1] for c in answer.citations}
-        earlier = [s for s in answer.sentences if s.earlier]
-        current = [s for s in answer.sentences if not s.earlier]
-        assert answer.sentences == current + earlier  # history after the current position
-        if earlier:
+        if answer.history:
             flagged += 1
-            newest = max(ends[answer.citations[i].document_id] for s in current for i in s.citations)
-            assert all(ends[answer.citations[i].document_id] < newest for s in earlier for i in s.citations)
+            # the answer's citations are the current position; older reports are shown apart, as history
+            newest = max(c.inspection_dates[-1] for c in answer.citations)
+            assert all(c.inspection_dates[-1] < newest for c in answer.history_citations)
+            assert not any(s.earlier for s in answer.sentences) and all(s.earlier for s in answer.history)
+            assert all(0 <= i < len(answer.history_citations) for s in answer.history for i in s.citations)
             assert "Earlier reports: " in answer.answer
     assert flagged >= 1  # the history index holds six Peterborough reports: some answers span them
     dated = history.ask("What did the 2023 inspection say about the emergency duty team in Peterborough?")
-    assert not any(s.earlier for s in dated.sentences)
+    assert not dated.history and not any(s.earlier for s in dated.sentences)
+
+
+def test_visits_since_the_latest_inspection_are_current_and_what_came_before_is_history(history: Engine) -> None:
+    from api.answer import earlier_reports
+    from indexer.models import Hit
+
+    index = history.require_index()
+    reports = sorted((r for r in index.reports.values() if r.local_authority == "Peterborough"), key=lambda r: r.ends)
+    hits = [
+        Hit(chunk=index.chunk_of(r.document_id, r.paragraphs[0].label), score=0.9, branch="reranked") for r in reports
+    ]
+    latest_inspection = max(r.ends for r in reports if r.kind == "inspection")
+    assert any(r.kind != "inspection" and r.ends > latest_inspection for r in reports)  # a visit since it
+    expected = {r.document_id for r in reports if r.ends < latest_inspection}
+    assert expected and earlier_reports("What did inspectors say about supervision?", hits, index) == expected
+    # only visits cited: the newest visit is the current position
+    visits = [h for h, r in zip(hits, reports, strict=True) if r.kind != "inspection"]
+    newest_visit = max((r for r in reports if r.kind != "inspection"), key=lambda r: r.ends)
+    assert newest_visit.document_id not in earlier_reports("What about supervision?", visits, index)
+    assert len(earlier_reports("What about supervision?", visits, index)) == len(visits) - 1
+    # a question naming a time has no history
+    assert earlier_reports("What did the 2023 inspection say about supervision?", hits, index) == set()
 
 
 def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
@@ -100,8 +121,11 @@ def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
     ]
     sentences = [data for name, data in events if name == "sentence"]
     done = next(data for name, data in events if name == "done")
-    assert [s["earlier"] for s in sentences] == [s["earlier"] for s in done["sentences"]]
-    assert [s["text"] for s in sentences] == [s["text"] for s in done["sentences"]]
+    shown = done["sentences"] + done["history"]  # the current position, then the history
+    assert [s["earlier"] for s in sentences] == [s["earlier"] for s in shown]
+    assert [s["text"] for s in sentences] == [s["text"] for s in shown]
+    for event, sentence in zip(sentences[len(done["sentences"]) :], done["history"], strict=True):
+        assert event["citations"] == [done["history_citations"][i] for i in sentence["citations"]]
 
 
 def test_the_last_and_the_previous_inspection_mean_one_report_each(history: Engine) -> None:

@@ -56,8 +56,11 @@ async def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
 
     def events() -> Iterator[str]:
         payload = answer.model_dump(mode="json")
-        for i, sentence in enumerate(payload["sentences"]):
-            cited = [payload["citations"][j] for j in sentence["citations"]]
+        # the current position first, then the history, numbered on: the page shows them in this order
+        shown = [(s, payload["citations"]) for s in payload["sentences"]]
+        shown += [(s, payload["history_citations"]) for s in payload["history"]]
+        for i, (sentence, citations) in enumerate(shown):
+            cited = [citations[j] for j in sentence["citations"]]
             yield _sse(
                 "sentence", {"index": i, "text": sentence["text"], "citations": cited, "earlier": sentence["earlier"]}
             )

@@ -85,19 +85,23 @@
     }
   }
 
+  /** The answer as the page shows it: the current position, then the history (older reports), one list. */
   function normaliseAnswer(body) {
     const b = body && typeof body === 'object' ? body : {};
     const list = (x) => (Array.isArray(x) ? x.filter((c) => c && typeof c === 'object') : []);
-    const sentences = list(b.sentences).map((s) => ({
+    const citations = list(b.citations);
+    const offset = citations.length;
+    const sentencesOf = (items, shift, earlier) => list(items).map((s) => ({
       text: String(s.text ?? ''),
-      citations: Array.isArray(s.citations) ? s.citations.filter(Number.isInteger) : [],
-      earlier: s.earlier === true,
+      citations: Array.isArray(s.citations) ? s.citations.filter(Number.isInteger).map((k) => k + shift) : [],
+      earlier: earlier || s.earlier === true,
     }));
+    const sentences = sentencesOf(b.sentences, 0, false).concat(sentencesOf(b.history, offset, true));
     return {
       answer: String(b.answer ?? sentences.map((s) => s.text).join(' ')),
       answerable: b.answerable !== false,
       sentences,
-      citations: list(b.citations),
+      citations: citations.concat(list(b.history_citations)),
       closest: list(b.closest),
     };
   }
