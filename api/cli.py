@@ -160,9 +160,9 @@ def ask(
             f"{answer.citations[i].document_id} ¶{answer.citations[i].paragraph}" for i in sentence.citations
         )
         typer.echo(f"{sentence.text} [{refs}]")
-    for sentence in answer.history:
+    for sentence in answer.earlier:
         refs = ", ".join(
-            f"{answer.history_citations[i].document_id} ¶{answer.history_citations[i].paragraph}"
+            f"{answer.earlier_citations[i].document_id} ¶{answer.earlier_citations[i].paragraph}"
             for i in sentence.citations
         )
         typer.echo(f"Earlier report: {sentence.text} [{refs}]")

@@ -14,7 +14,7 @@ def _support(answer: Answer) -> float | None:
     from api.citations import supports
 
     shown = [(s, answer.citations) for s in answer.sentences]
-    shown += [(s, answer.history_citations) for s in answer.history]
+    shown += [(s, answer.earlier_citations) for s in answer.earlier]
     if not shown:
         return None
     ok = [all(supports(s.text, cited[i]) for i in s.citations) and bool(s.citations) for s, cited in shown]
@@ -29,7 +29,7 @@ def _output(answer: Answer) -> Output:
         cited=[(c.document_id, c.paragraph) for c in answer.citations],
         ranked=[(c.document_id, c.paragraph) for c in answer.citations],
         latency_ms=answer.timings_ms.get("total", 0.0),
-        history=[(c.document_id, c.paragraph) for c in answer.history_citations],
+        history=[(c.document_id, c.paragraph) for c in answer.earlier_citations],
     )
 
 

@@ -182,13 +182,13 @@ class Answer(Frozen):
     closest: list[Citation] = Field(
         default_factory=list, description="Closest paragraphs when refusing; never counted as citations."
     )
-    history: list[Sentence] = Field(
+    earlier: list[Sentence] = Field(
         default_factory=list,
         description="For a question naming no date: what older reports of the same authority said, shown apart "
-        "as history, not as the current position. Their citations index into history_citations.",
+        "as history, not as the current position. Their citations index into earlier_citations.",
     )
-    history_citations: list[Citation] = Field(
-        default_factory=list, description="Paragraphs of older reports cited by the history sentences."
+    earlier_citations: list[Citation] = Field(
+        default_factory=list, description="Paragraphs of older reports cited by the earlier sentences."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
 
@@ -244,7 +244,7 @@ class Findings(Frozen):
 
 
 def separate_history(answer: Answer) -> Answer:
-    """Return the answer with its earlier reports' sentences moved to `history`, with their own citations.
+    """Return the answer with its earlier reports' sentences moved to `earlier`, with their own citations.
 
     The answer's `citations` are then the current position's evidence only. When every sentence is history
     (the latest report's sentences failed the citation check), they stay the answer, still marked earlier.
@@ -259,7 +259,7 @@ def separate_history(answer: Answer) -> Answer:
         update={
             "sentences": sentences,
             "citations": citations,
-            "history": history,
-            "history_citations": history_citations,
+            "earlier": history,
+            "earlier_citations": history_citations,
         }
     )

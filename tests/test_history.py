@@ -76,17 +76,17 @@ def test_the_current_position_comes_first_and_older_reports_are_marked_history(h
     flagged = 0
     for question in questions:
         answer = history.ask(question)
-        if answer.history:
+        if answer.earlier:
             flagged += 1
             # the answer's citations are the current position; older reports are shown apart, as history
             newest = max(c.inspection_dates[-1] for c in answer.citations)
-            assert all(c.inspection_dates[-1] < newest for c in answer.history_citations)
-            assert not any(s.earlier for s in answer.sentences) and all(s.earlier for s in answer.history)
-            assert all(0 <= i < len(answer.history_citations) for s in answer.history for i in s.citations)
+            assert all(c.inspection_dates[-1] < newest for c in answer.earlier_citations)
+            assert not any(s.earlier for s in answer.sentences) and all(s.earlier for s in answer.earlier)
+            assert all(0 <= i < len(answer.earlier_citations) for s in answer.earlier for i in s.citations)
             assert "Earlier reports: " in answer.answer
     assert flagged >= 1  # the history index holds six Peterborough reports: some answers span them
     dated = history.ask("What did the 2023 inspection say about the emergency duty team in Peterborough?")
-    assert not dated.history and not any(s.earlier for s in dated.sentences)
+    assert not dated.earlier and not any(s.earlier for s in dated.sentences)
 
 
 def test_visits_since_the_latest_inspection_are_current_and_what_came_before_is_history(history: Engine) -> None:
@@ -121,11 +121,11 @@ def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
     ]
     sentences = [data for name, data in events if name == "sentence"]
     done = next(data for name, data in events if name == "done")
-    shown = done["sentences"] + done["history"]  # the current position, then the history
+    shown = done["sentences"] + done["earlier"]  # the current position, then the history
     assert [s["earlier"] for s in sentences] == [s["earlier"] for s in shown]
     assert [s["text"] for s in sentences] == [s["text"] for s in shown]
-    for event, sentence in zip(sentences[len(done["sentences"]) :], done["history"], strict=True):
-        assert event["citations"] == [done["history_citations"][i] for i in sentence["citations"]]
+    for event, sentence in zip(sentences[len(done["sentences"]) :], done["earlier"], strict=True):
+        assert event["citations"] == [done["earlier_citations"][i] for i in sentence["citations"]]
 
 
 def test_the_last_and_the_previous_inspection_mean_one_report_each(history: Engine) -> None:

@@ -287,3 +287,29 @@ def test_widget_embedded_on_a_page_of_another_origin(browser, live_server: str) 
         context.close()
     finally:
         host.shutdown()
+
+
+def test_earlier_reports_are_shown_after_the_answer_marked_as_history(history_page, history_server: str) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    questions = [
+        "What did inspectors say about the emergency duty team in Peterborough?",
+        "How well do personal advisers support care leavers in Peterborough?",
+        "What did inspectors find about private fostering in Peterborough?",
+    ]
+    with httpx.Client(base_url=history_server, timeout=60) as client:
+        bodies = [client.post("/ask", json={"question": q}).json() for q in questions]
+    question, body = next((q, b) for q, b in zip(questions, bodies, strict=True) if b["earlier"])
+    page = history_page
+    page.goto(history_server + "/")
+    answer = ask(page, question)
+    wraps = answer.locator(".sentence-wrap")
+    shown = [("earlier" in (wraps.nth(i).get_attribute("class") or "")) for i in range(wraps.count())]
+    # the current position first, then each earlier report's sentence, tagged and with its own chip
+    assert shown == [False] * len(body["sentences"]) + [True] * len(body["earlier"])
+    assert answer.locator(".earlier-tag").count() == len(body["earlier"])
+    for i in range(len(body["sentences"]), len(shown)):
+        assert wraps.nth(i).locator("button, a").count() >= 1
+    shot(page, "earlier-reports")
+    assert page.errors == []
+    only_own_origin(page, history_server)

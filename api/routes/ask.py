@@ -58,7 +58,7 @@ async def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
         payload = answer.model_dump(mode="json")
         # the current position first, then the history, numbered on: the page shows them in this order
         shown = [(s, payload["citations"]) for s in payload["sentences"]]
-        shown += [(s, payload["history_citations"]) for s in payload["history"]]
+        shown += [(s, payload["earlier_citations"]) for s in payload["earlier"]]
         for i, (sentence, citations) in enumerate(shown):
             cited = [citations[j] for j in sentence["citations"]]
             yield _sse(

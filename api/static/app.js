@@ -96,12 +96,12 @@
       citations: Array.isArray(s.citations) ? s.citations.filter(Number.isInteger).map((k) => k + shift) : [],
       earlier: earlier || s.earlier === true,
     }));
-    const sentences = sentencesOf(b.sentences, 0, false).concat(sentencesOf(b.history, offset, true));
+    const sentences = sentencesOf(b.sentences, 0, false).concat(sentencesOf(b.earlier, offset, true));
     return {
       answer: String(b.answer ?? sentences.map((s) => s.text).join(' ')),
       answerable: b.answerable !== false,
       sentences,
-      citations: citations.concat(list(b.history_citations)),
+      citations: citations.concat(list(b.earlier_citations)),
       closest: list(b.closest),
     };
   }
