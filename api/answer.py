@@ -749,13 +749,15 @@ def answer_type_missing(question: str, sentences: list[str]) -> bool:
     return any(asks.search(question) and not has(text) for asks, has in _ANSWER_TYPES)
 
 
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,6}s?\b")
+_ACRONYM = re.compile(r"\b[A-Z](?:[A-Z0-9]|&[A-Z]){1,6}s?\b")
 
 
 @cache
 def glossary_words() -> frozenset[str]:
-    """Return every term and synonym in the glossary (built once, not per question)."""
-    return frozenset({t.term for t in load_glossary()} | {s for t in load_glossary() for s in t.synonyms})
+    """Return every term and synonym in the glossary, lower-cased ('S47' is 's47'; built once, not per question)."""
+    return frozenset(
+        {t.term.lower() for t in load_glossary()} | {s.lower() for t in load_glossary() for s in t.synonyms}
+    )
 
 
 def unknown_acronyms(question: str, index: Index) -> list[str]:
@@ -768,14 +770,14 @@ def unknown_acronyms(question: str, index: Index) -> list[str]:
     out = []
     for m in _ACRONYM.finditer(question):
         word = m.group(0).rstrip("s") if m.group(0).endswith("s") and len(m.group(0)) > 2 else m.group(0)
-        if word in known or word in {"I", "OK"} or len(word) < 2:
+        if word.lower() in known or word in {"I", "OK"} or len(word) < 2:
             continue
         if not index.contains_word(word):
             out.append(word)
     return out
 
 
-_NAME_WORD = re.compile(r"(?<![.?!:]\s)(?<!^)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z][A-Z0-9]{1,6})\b")
+_NAME_WORD = re.compile(r"(?<![.?!:]\s)(?<!^)(?<!&)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z][A-Z0-9]{1,6})\b")
 _NOT_A_NAME = frozenset(
     "January February March April May June July August September October November December Monday Tuesday "
     "Wednesday Thursday Friday Saturday Sunday Ofsted England English UK I".split()
@@ -794,7 +796,9 @@ def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:
     candidates = [
         m.group(0)
         for m in _NAME_WORD.finditer(question)
-        if m.group(0) not in _NOT_A_NAME and m.group(0) not in authorities and m.group(0) not in glossary_words()
+        if m.group(0) not in _NOT_A_NAME
+        and m.group(0) not in authorities
+        and m.group(0).lower() not in glossary_words()
     ]
     if not candidates:
         return []

@@ -158,6 +158,12 @@ def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragr
     # names the reports do use, authority names and months are not unknown
     known = "What did the Family Court say in January about Peterborough?"
     assert unknown_names(known, index, resolve_scope(known, index, None)) == []
+    # glossary acronyms in any case ('S47' for 's47') and with an ampersand ('B&Bs') are known, not names
+    from api.answer import unknown_acronyms
+
+    for glossary in ("Are any care leavers stuck in B&Bs?", "Are safety plans during S47 enquiries good enough?"):
+        assert unknown_acronyms(glossary, index) == []
+        assert unknown_names(glossary, index, resolve_scope(glossary, index, None)) == []
 
 
 def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> None:  # type: ignore[no-untyped-def]
