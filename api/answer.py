@@ -604,13 +604,16 @@ def answer_question(
         carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
     timings["retrieve"] = _ms(t)
     t = time.perf_counter()
-    ranked = rerank(
-        rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.rerank_report_words),
-        carried + fused,
-        index,
-        reranker,
-        n + len(carried),
-    )
+    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.rerank_report_words)
+    ranked = rerank(first, carried + fused, index, reranker, n + len(carried))
+    if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
+        # a second reading before refusing: the same candidates, the question with its glossary terms spelt
+        # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it costs time only on the way to a refusal
+        second = without_frame(expand_query(in_report_words(q)))
+        if settings.retrieval.expand_glossary and second != first:
+            again = rerank(second, carried + fused, index, reranker, n + len(carried))
+            if again[0].score >= settings.answer.min_paragraph_score:
+                ranked = again
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)

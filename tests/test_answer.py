@@ -190,3 +190,19 @@ def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> 
         engine.reranker.score(in_report_words(everyday), [chunk.text])[0],
     )
     assert reworded > 10 * plain
+
+
+def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossary_terms(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import rerank_query
+    from indexer.glossary import expand_query
+
+    asked = "Are safety plans during S47 enquiries good enough?"  # 'S47' is a glossary synonym, not a headword
+    index, settings = engine.require_index(), engine.settings
+    vector = engine.embedder.embed_query(expand_query(asked))
+    fused = index.search(expand_query(asked), vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k)
+    head = [h.chunk.text for h in fused[: settings.retrieval.rerank_candidates]]
+    first = rerank_query(asked, expand_query(asked), settings.retrieval.rerank_expanded, True)
+    assert max(engine.reranker.score(first, head)) < settings.answer.min_paragraph_score  # it would refuse
+    answer = engine.ask(asked)
+    assert answer.answerable
+    assert any("child protection enquiries" in c.text.lower() for c in answer.citations)  # what S47 means
