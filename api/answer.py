@@ -897,20 +897,23 @@ def with_current_position(
 def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
     """Return the cited reports that are history, not the current position, when the question names no time.
 
-    An inspection gives the authority's judgements until the next one; monitoring and focused visits after it
-    update them on what they looked at. So the current position is the newest cited inspection and any cited
-    visit since; what came before it is history, shown after the current position. When no inspection is
-    cited, the newest cited visit is the current position.
+    An inspection gives the authority's judgements until the next one; a monitoring or focused visit after it
+    updates them where it speaks to the question. So an older cited report is history when a newer cited
+    inspection exists, or when a newer cited report speaks to the question at least as well (its best
+    paragraph scores as high). An inspection that answers better than a later visit on another subject stays
+    the current position.
     """
     if _NAMES_TIME.search(question) or _COMPARATIVE.search(question):
         return set()
-    cited = [index.reports[doc] for doc in {h.chunk.document_id for h in chosen}]
+    best: dict[str, float] = {}
+    for hit in chosen:
+        best[hit.chunk.document_id] = max(best.get(hit.chunk.document_id, 0.0), hit.score)
+    cited = [index.reports[doc] for doc in best]
     earlier: set[str] = set()
-    for authority in {r.local_authority for r in cited}:
-        own = [r for r in cited if r.local_authority == authority]
-        inspections = [r for r in own if r.kind == "inspection"]
-        since = max(r.ends for r in inspections or own)
-        earlier |= {r.document_id for r in own if r.ends < since}
+    for report in cited:
+        newer = [r for r in cited if r.local_authority == report.local_authority and r.ends > report.ends]
+        if any(r.kind == "inspection" or best[r.document_id] >= best[report.document_id] for r in newer):
+            earlier.add(report.document_id)
     return earlier
 
 

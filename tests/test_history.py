@@ -89,26 +89,39 @@ def test_the_current_position_comes_first_and_older_reports_are_marked_history(h
     assert not dated.earlier and not any(s.earlier for s in dated.sentences)
 
 
-def test_visits_since_the_latest_inspection_are_current_and_what_came_before_is_history(history: Engine) -> None:
+def test_an_inspection_stays_current_until_the_next_unless_a_later_visit_answers_as_well(history: Engine) -> None:
     from api.answer import earlier_reports
     from indexer.models import Hit
 
     index = history.require_index()
     reports = sorted((r for r in index.reports.values() if r.local_authority == "Peterborough"), key=lambda r: r.ends)
-    hits = [
-        Hit(chunk=index.chunk_of(r.document_id, r.paragraphs[0].label), score=0.9, branch="reranked") for r in reports
-    ]
-    latest_inspection = max(r.ends for r in reports if r.kind == "inspection")
-    assert any(r.kind != "inspection" and r.ends > latest_inspection for r in reports)  # a visit since it
-    expected = {r.document_id for r in reports if r.ends < latest_inspection}
-    assert expected and earlier_reports("What did inspectors say about supervision?", hits, index) == expected
-    # only visits cited: the newest visit is the current position
-    visits = [h for h, r in zip(hits, reports, strict=True) if r.kind != "inspection"]
+    latest = max((r for r in reports if r.kind == "inspection"), key=lambda r: r.ends)
+    assert any(r.kind != "inspection" and r.ends > latest.ends for r in reports)  # a visit since it
+
+    def hits(latest_score: float) -> list[Hit]:
+        return [
+            Hit(
+                chunk=index.chunk_of(r.document_id, r.paragraphs[0].label),
+                score=latest_score if r is latest else 0.9,
+                branch="reranked",
+            )
+            for r in reports
+        ]
+
+    before = {r.document_id for r in reports if r.ends < latest.ends}
+    question = "What did inspectors say about supervision?"
+    # the latest inspection answers better than the visit since: it stays the current position with the visit
+    assert before and earlier_reports(question, hits(0.95), index) == before
+    # the visit since answers as well: it is the current position, and the inspection history
+    assert earlier_reports(question, hits(0.8), index) == before | {latest.document_id}
+    # only visits cited: the newest is the current position
+    visits = [h for h in hits(0.9) if index.reports[h.chunk.document_id].kind != "inspection"]
     newest_visit = max((r for r in reports if r.kind != "inspection"), key=lambda r: r.ends)
-    assert newest_visit.document_id not in earlier_reports("What about supervision?", visits, index)
-    assert len(earlier_reports("What about supervision?", visits, index)) == len(visits) - 1
+    assert earlier_reports(question, visits, index) == {h.chunk.document_id for h in visits} - {
+        newest_visit.document_id
+    }
     # a question naming a time has no history
-    assert earlier_reports("What did the 2023 inspection say about supervision?", hits, index) == set()
+    assert earlier_reports("What did the 2023 inspection say about supervision?", hits(0.9), index) == set()
 
 
 def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
