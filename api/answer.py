@@ -208,6 +208,9 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if same and len(kinds) < len(_KIND_WORDS):
             chosen = same
     years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
+    relative = _RELATIVE_REPORT.search(question)
+    if relative:  # 'the inspection before the 2025 one' is not about 2025
+        years.discard(int(relative.group(3)))
     if years and chosen and not _COMPARATIVE.search(question):  # 'better than in 2023?' needs both reports
         chosen = [r for r in chosen if years & _years(r)] or chosen
     named = find_authorities(question)
@@ -216,6 +219,12 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if not covered:
             return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
         chosen = covered
+    if relative:
+        kind, direction, year = relative.group(1).lower(), relative.group(2).lower(), int(relative.group(3))
+        picked = relative_reports(chosen, kind, direction, year)
+        if not picked:
+            return Scope(base.model_copy(update={"document_ids": []}), note=f"the {kind} {direction} {year}")
+        return Scope(base.model_copy(update={"document_ids": [r.document_id for r in picked]}))
     nth = _ORDINAL_REPORT.search(question)
     if nth and not _COMPARATIVE.search(question):
         word, kind = nth.group(1).lower(), nth.group(2).lower()
@@ -243,6 +252,27 @@ _ORDINAL_REPORT = re.compile(
     r"(inspection|focused visit|monitoring visit|monitoring letter)\b",
     re.I,
 )
+
+
+# 'the inspection before the 2025 one', 'the visit after the 2022 inspection'
+_RELATIVE_REPORT = re.compile(
+    r"\b(inspection|focused visit|monitoring visit|visit|report)\s+(before|prior to|preceding|after|following)\s+"
+    r"(?:the\s+|its\s+|their\s+)?(20[0-3]\d)\b",
+    re.I,
+)
+
+
+def relative_reports(reports: list[Report], kind: str, direction: str, year: int) -> list[Report]:
+    """Return, per authority, its newest report of this kind from before `year`, or its oldest from after it."""
+    kinds = {"visit": {"monitoring visit", "focused visit"}, "report": set(KINDS)}.get(kind, {kind})
+    out: list[Report] = []
+    for authority in dict.fromkeys(r.local_authority for r in reports):
+        mine = sorted((r for r in reports if r.local_authority == authority and r.kind in kinds), key=lambda r: r.ends)
+        if direction in ("after", "following"):
+            out += [r for r in mine if r.ends.year > year][:1]
+        else:
+            out += [r for r in mine if r.ends.year < year][-1:]
+    return out
 
 
 def nth_reports(reports: list[Report], n: int, kind: str) -> list[Report]:

@@ -174,3 +174,23 @@ def test_the_second_focused_visit_is_one_report_and_a_missing_third_is_refused(h
     # 'a second visit' from a social worker is not a report
     home = resolve_scope("Do children get a second visit from their social worker in Peterborough?", index, None)
     assert {v.document_id for v in visits} <= set(home.filters.document_ids or [])
+
+
+def test_the_report_before_or_after_a_year_is_that_one_report(history: Engine) -> None:
+    from api.answer import resolve_scope
+
+    index = history.require_index()
+    mine = sorted((r for r in index.reports.values() if r.local_authority == "Peterborough"), key=lambda r: r.ends)
+    inspections = [r for r in mine if r.kind == "inspection"]
+    last = inspections[-1].ends.year
+    scope = resolve_scope(f"In Peterborough's inspection before the {last} one, what needed to improve?", index, None)
+    assert scope.filters.document_ids == [inspections[-2].document_id]
+    first = inspections[0].ends.year
+    after = resolve_scope(f"What did the visit after the {first} inspection find in Peterborough?", index, None)
+    visits = [r for r in mine if r.kind != "inspection" and r.ends.year > first]
+    assert after.filters.document_ids == [visits[0].document_id]
+    none = resolve_scope(f"What did Peterborough's inspection before {first} say?", index, None)
+    assert (
+        none.filters.document_ids == []
+        and not history.ask(f"What did Peterborough's inspection before {first} say?").answerable
+    )
