@@ -620,6 +620,8 @@ def answer_question(
         return checked.model_copy(update={"question": asked, "timings_ms": {"total": _ms(t0)}})
 
     expanded = expand_query(q) if settings.retrieval.expand_glossary else q
+    if settings.retrieval.report_words and in_report_words(q) != q:
+        expanded = f"{expanded} [{in_report_words(q)}]"
     t = time.perf_counter()
     vector = embedder.embed_query(expanded)
     timings["embed"] = _ms(t)
@@ -634,7 +636,7 @@ def answer_question(
         carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
     timings["retrieve"] = _ms(t)
     t = time.perf_counter()
-    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.rerank_report_words)
+    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.report_words)
     ranked = rerank(first, carried + fused, index, reranker, n + len(carried))
     if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
         # a second reading before refusing: the same candidates, the question with its glossary terms spelt

@@ -99,12 +99,10 @@ def in_report_words(question: str) -> str:
     are replaced: glossary synonyms are often descriptions ('homes for children in care') rather than words
     to swap, and on the dev split swapping them lost more answers than it found.
     """
-    words = plain_words()
-    if not words:
+    compiled = _plain_pattern()
+    if compiled is None:
         return question
-    targets = {phrase.lower(): target for phrase, target in words}
-    phrases = [phrase.lower() for phrase, _ in words]
-    pattern = re.compile("|".join(f"(?P<g{i}>{_surface(p)})" for i, p in enumerate(phrases)), re.I)
+    pattern, phrases, targets = compiled
 
     def swap(match: re.Match[str]) -> str:
         target = targets[phrases[int(str(match.lastgroup)[1:])]]
@@ -113,3 +111,15 @@ def in_report_words(question: str) -> str:
         return target
 
     return pattern.sub(swap, question)
+
+
+@cache
+def _plain_pattern() -> tuple[re.Pattern[str], list[str], dict[str, str]] | None:
+    """Return one pattern for every everyday phrase (longest first), the phrases in group order, and targets."""
+    words = plain_words()
+    if not words:
+        return None
+    targets = {phrase.lower(): target for phrase, target in words}
+    phrases = [phrase.lower() for phrase, _ in words]
+    pattern = re.compile("|".join(f"(?P<g{i}>{_surface(p)})" for i, p in enumerate(phrases)), re.I)
+    return pattern, phrases, targets

@@ -48,10 +48,10 @@ class RetrievalSettings(BaseModel):
         description="Give the cross-encoder the glossary-expanded query: never, only when the question uses an "
         "acronym the glossary expands ('EDT'), or always.",
     )
-    rerank_report_words: bool = Field(
+    report_words: bool = Field(
         default=True,
-        description="Give the cross-encoder the question in the reports' words ('kids' -> 'children', "
-        "'the front door' -> 'multi-agency safeguarding hub'); retrieval always reads the user's own.",
+        description="Read the question in the reports' words too ('kids' -> 'children', 'comes back' -> "
+        "'returns'): the cross-encoder reads it so instead of the user's words, and retrieval as well as them.",
     )
 
 
