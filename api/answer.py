@@ -24,7 +24,7 @@ from api.followup import resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
 from indexer.glossary import Term, expand_query, in_report_words, load_glossary, matched_terms
-from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_history
+from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_earlier
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
 from indexer.store import Filters, Index, tokenize
@@ -262,12 +262,27 @@ _RELATIVE_REPORT = re.compile(
 )
 
 
+def _kinds(word: str) -> set[str]:
+    """Return the report kinds a word names: 'visit' and 'letter' are either visit, 'report' any kind."""
+    word = {"monitoring letter": "monitoring visit"}.get(word, word)
+    return {"visit": {"monitoring visit", "focused visit"}, "letter": {"monitoring visit", "focused visit"}}.get(
+        word, set(KINDS) if word == "report" else {word}
+    )
+
+
+def _per_authority(reports: list[Report], word: str) -> list[list[Report]]:
+    """Return, for each authority in order of appearance, its reports of the kinds `word` names, oldest first."""
+    kinds = _kinds(word)
+    return [
+        sorted((r for r in reports if r.local_authority == authority and r.kind in kinds), key=lambda r: r.ends)
+        for authority in dict.fromkeys(r.local_authority for r in reports)
+    ]
+
+
 def relative_reports(reports: list[Report], kind: str, direction: str, year: int) -> list[Report]:
     """Return, per authority, its newest report of this kind from before `year`, or its oldest from after it."""
-    kinds = {"visit": {"monitoring visit", "focused visit"}, "report": set(KINDS)}.get(kind, {kind})
     out: list[Report] = []
-    for authority in dict.fromkeys(r.local_authority for r in reports):
-        mine = sorted((r for r in reports if r.local_authority == authority and r.kind in kinds), key=lambda r: r.ends)
+    for mine in _per_authority(reports, kind):
         if direction in ("after", "following"):
             out += [r for r in mine if r.ends.year > year][:1]
         else:
@@ -277,12 +292,7 @@ def relative_reports(reports: list[Report], kind: str, direction: str, year: int
 
 def nth_reports(reports: list[Report], n: int, kind: str) -> list[Report]:
     """Return, per authority, its n-th indexed report of this kind in date order (none where it has fewer)."""
-    kinds = {"monitoring letter": "monitoring visit"}.get(kind, kind)
-    out: list[Report] = []
-    for authority in dict.fromkeys(r.local_authority for r in reports):
-        mine = sorted((r for r in reports if r.local_authority == authority and r.kind == kinds), key=lambda r: r.ends)
-        out += mine[n - 1 : n]
-    return out
+    return [r for mine in _per_authority(reports, kind) for r in mine[n - 1 : n]]
 
 
 def which_report(question: str, reports: list[Report]) -> list[Report]:
@@ -295,12 +305,8 @@ def which_report(question: str, reports: list[Report]) -> list[Report]:
     if m is None or _COMPARATIVE.search(question):
         return reports
     which, kind = m.group(1).lower(), m.group(2).lower()
-    kinds = {"visit": {"monitoring visit", "focused visit"}, "letter": {"monitoring visit", "focused visit"}}.get(
-        kind, {kind} if kind != "report" else set(KINDS)
-    )
     out: list[Report] = []
-    for authority in dict.fromkeys(r.local_authority for r in reports):
-        mine = sorted((r for r in reports if r.local_authority == authority and r.kind in kinds), key=lambda r: r.ends)
+    for mine in _per_authority(reports, kind):
         if which == "first":
             out += mine[:1]
         elif which in ("previous", "prior", "earlier"):
@@ -619,9 +625,10 @@ def answer_question(
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
         return checked.model_copy(update={"question": asked, "timings_ms": {"total": _ms(t0)}})
 
+    reworded = in_report_words(q) if settings.retrieval.report_words else q
     expanded = expand_query(q) if settings.retrieval.expand_glossary else q
-    if settings.retrieval.report_words and in_report_words(q) != q:
-        expanded = f"{expanded} [{in_report_words(q)}]"
+    if reworded != q:
+        expanded = f"{expanded} [{reworded}]"
     t = time.perf_counter()
     vector = embedder.embed_query(expanded)
     timings["embed"] = _ms(t)
@@ -636,12 +643,12 @@ def answer_question(
         carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
     timings["retrieve"] = _ms(t)
     t = time.perf_counter()
-    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, settings.retrieval.report_words)
+    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, reworded)
     ranked = rerank(first, carried + fused, index, reranker, n + len(carried))
     if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
         # a second reading before refusing: the same candidates, the question with its glossary terms spelt
         # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it costs time only on the way to a refusal
-        second = without_frame(expand_query(in_report_words(q)))
+        second = without_frame(expand_query(reworded))
         if settings.retrieval.expand_glossary and second != first:
             again = rerank(second, carried + fused, index, reranker, n + len(carried))
             if again[0].score >= settings.answer.min_paragraph_score:
@@ -649,7 +656,7 @@ def answer_question(
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
-    answer = separate_history(verify_citations(answer, index, retrieved))
+    answer = separate_earlier(verify_citations(answer, index, retrieved))
     if answer.answerable and not answer.sentences:
         answer = refusal(q, ranked, index, settings)
     timings["total"] = _ms(t0)
@@ -671,15 +678,15 @@ def without_frame(question: str) -> str:
     return f"What about {rest}" if rest != question and rest else question
 
 
-def rerank_query(question: str, expanded: str, mode: str, report_words: bool = False) -> str:
+def rerank_query(question: str, expanded: str, mode: str, reworded: str | None = None) -> str:
     """Return what the cross-encoder reads: the expansion helps with acronyms it has never seen ('EDT'), and
     hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it. Other
-    questions are put in the reports' words when `report_words` is on: the cross-encoder scores 'Are children
+    questions are read `reworded` in the reports' words when given: the cross-encoder scores 'Are children
     in private fostering arrangements identified?' far above the same question about 'a family friend under a
     private arrangement'."""
     if mode == "always" or (mode == "acronyms" and any(t.term in question for t in acronym_terms(question))):
         return without_frame(expanded)
-    return without_frame(in_report_words(question) if report_words else question)
+    return without_frame(reworded or question)
 
 
 def acronym_terms(question: str) -> list[Term]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from indexer.models import Answer, Citation, Sentence, join_sentences
+from indexer.models import Answer, Citation, Sentence, join_sentences, renumbered
 from indexer.parse import GRADES
 from indexer.store import Index
 
@@ -43,8 +43,6 @@ def verify_citations(answer: Answer, index: Index, retrieved: set[tuple[str, str
     if not answer.answerable:
         return answer
     kept: list[Sentence] = []
-    used: dict[int, int] = {}
-    citations: list[Citation] = []
     for sentence in answer.sentences:
         good = []
         for i in sentence.citations:
@@ -52,12 +50,10 @@ def verify_citations(answer: Answer, index: Index, retrieved: set[tuple[str, str
             key = (c.document_id, c.paragraph)
             paragraph = index.paragraphs.get(key)
             if key in retrieved and paragraph is not None and paragraph.text == c.text and supports(sentence.text, c):
-                if i not in used:
-                    used[i] = len(citations)
-                    citations.append(c)
-                good.append(used[i])
+                good.append(i)
         if good:
             kept.append(sentence.model_copy(update={"citations": good}))
+    kept, citations = renumbered(kept, answer.citations)
     return answer.model_copy(
         update={
             "sentences": kept,

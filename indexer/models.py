@@ -162,7 +162,7 @@ def join_sentences(sentences: list[Sentence]) -> str:
     return f"{now} Earlier reports: {before}" if now else f"Earlier reports: {before}"
 
 
-def _renumbered(sentences: list[Sentence], citations: list[Citation]) -> tuple[list[Sentence], list[Citation]]:
+def renumbered(sentences: list[Sentence], citations: list[Citation]) -> tuple[list[Sentence], list[Citation]]:
     """Return the sentences citing a list of only the citations they use, in order of first use."""
     used: dict[int, int] = {}
     out: list[Sentence] = []
@@ -243,7 +243,7 @@ class Findings(Frozen):
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
 
 
-def separate_history(answer: Answer) -> Answer:
+def separate_earlier(answer: Answer) -> Answer:
     """Return the answer with its earlier reports' sentences moved to `earlier`, with their own citations.
 
     The answer's `citations` are then the current position's evidence only. When every sentence is history
@@ -253,13 +253,13 @@ def separate_history(answer: Answer) -> Answer:
     before = [s for s in answer.sentences if s.earlier]
     if not now or not before:
         return answer
-    sentences, citations = _renumbered(now, answer.citations)
-    history, history_citations = _renumbered(before, answer.citations)
+    sentences, citations = renumbered(now, answer.citations)
+    earlier, earlier_citations = renumbered(before, answer.citations)
     return answer.model_copy(
         update={
             "sentences": sentences,
             "citations": citations,
-            "earlier": history,
-            "earlier_citations": history_citations,
+            "earlier": earlier,
+            "earlier_citations": earlier_citations,
         }
     )

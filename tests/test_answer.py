@@ -180,8 +180,10 @@ def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> 
     for unchanged in ("Are kidney problems assessed?", "Do staff feel supported?", "Is the MASH effective?"):
         assert in_report_words(unchanged) == unchanged
     asked = "Are kids in private fostering picked up?"
-    assert rerank_query(asked, asked, "acronyms", report_words=True) == "Are children in private fostering picked up?"
-    assert rerank_query(asked, asked, "acronyms", report_words=False) == asked
+    assert (
+        rerank_query(asked, asked, "acronyms", in_report_words(asked)) == "Are children in private fostering picked up?"
+    )
+    assert rerank_query(asked, asked, "acronyms") == asked
     # what it is for: the paragraph on workloads scores far higher when the question uses the reports' words
     chunk = engine.require_index().chunk_of("peterborough-ilacs-2023", "51")
     everyday = "Are caseloads manageable for frontline staff?"
@@ -194,14 +196,14 @@ def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> 
 
 def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossary_terms(engine) -> None:  # type: ignore[no-untyped-def]
     from api.answer import rerank_query
-    from indexer.glossary import expand_query
+    from indexer.glossary import expand_query, in_report_words
 
     asked = "Are safety plans during S47 enquiries good enough?"  # 'S47' is a glossary synonym, not a headword
     index, settings = engine.require_index(), engine.settings
     vector = engine.embedder.embed_query(expand_query(asked))
     fused = index.search(expand_query(asked), vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k)
     head = [h.chunk.text for h in fused[: settings.retrieval.rerank_candidates]]
-    first = rerank_query(asked, expand_query(asked), settings.retrieval.rerank_expanded, True)
+    first = rerank_query(asked, expand_query(asked), settings.retrieval.rerank_expanded, in_report_words(asked))
     assert max(engine.reranker.score(first, head)) < settings.answer.min_paragraph_score  # it would refuse
     answer = engine.ask(asked)
     assert answer.answerable
