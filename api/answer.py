@@ -157,11 +157,38 @@ _COMPARATIVE = re.compile(
 )
 
 
+def _dates(report: Report) -> list[dt.date]:
+    return [*report.inspection_dates, *([report.published] if report.published else [])]
+
+
 def _years(report: Report) -> set[int]:
-    return {d.year for d in [*report.inspection_dates, *([report.published] if report.published else [])]}
+    return {d.year for d in _dates(report)}
+
+
+def _months(report: Report) -> set[tuple[int, int]]:
+    return {(d.year, d.month) for d in _dates(report)}
+
+
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+# 'the focused visit published in January 2023', 'the November 2022 visit': a month names one report of a year
+_MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(20[0-3]\d)\b", re.I)
 
 
 KINDS = ("inspection", "monitoring visit", "focused visit")
+SECOND_READING = 4  # candidates the second reading re-scores: the first reading's best
 
 
 def validate_filters(filters: Filters | None, index: Index) -> Filters | None:
@@ -213,6 +240,9 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         years.discard(int(relative.group(3)))
     if years and chosen and not _COMPARATIVE.search(question):  # 'better than in 2023?' needs both reports
         chosen = [r for r in chosen if years & _years(r)] or chosen
+        months = {(int(y), _MONTHS.index(m.lower()) + 1) for m, y in _MONTH_YEAR.findall(question)}
+        if months:
+            chosen = [r for r in chosen if months & _months(r)] or chosen
     named = find_authorities(question)
     if named:
         covered = [r for r in chosen if any(same_authority(r.local_authority, la) for la in named)]
@@ -647,12 +677,14 @@ def answer_question(
     ranked = rerank(first, carried + fused, index, reranker, n + len(carried))
     if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
         # a second reading before refusing: the same candidates, the question with its glossary terms spelt
-        # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it costs time only on the way to a refusal
+        # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it reads only the first reading's best
+        # SECOND_READING candidates, and costs time only on the way to a refusal
         second = without_frame(expand_query(reworded))
         if settings.retrieval.expand_glossary and second != first:
-            again = rerank(second, carried + fused, index, reranker, n + len(carried))
+            head = ranked[:SECOND_READING]
+            again = rerank(second, head, index, reranker, len(head))
             if again[0].score >= settings.answer.min_paragraph_score:
-                ranked = again
+                ranked = again + ranked[SECOND_READING:]
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)

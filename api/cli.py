@@ -63,7 +63,7 @@ def index(
         bar.update(done - bar.n)
 
     embedder = Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
-    reranker = Reranker(settings.index.model_cache_dir)
+    reranker = Reranker(settings.index.model_cache_dir, settings.retrieval.rerank_workers)
     try:
         result = build_index(
             paths,

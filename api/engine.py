@@ -29,7 +29,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
-        self.reranker = reranker or Reranker(settings.index.model_cache_dir)
+        self.reranker = reranker or Reranker(settings.index.model_cache_dir, settings.retrieval.rerank_workers)
         self.index = index
         self._lock = threading.Lock()
 

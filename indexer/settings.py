@@ -40,7 +40,13 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     rerank_candidates: int = Field(
-        default=4, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
+        default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
+    )
+    rerank_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Threads scoring pairs at once, each with one onnxruntime thread (0: one per core).",
     )
     expand_glossary: bool = Field(default=True, description="Add glossary expansions to the query (both branches).")
     rerank_expanded: Literal["never", "acronyms", "always"] = Field(
