@@ -194,3 +194,25 @@ def test_the_report_before_or_after_a_year_is_that_one_report(history: Engine) -
         none.filters.document_ids == []
         and not history.ask(f"What did Peterborough's inspection before {first} say?").answerable
     )
+
+
+def test_a_month_and_year_pick_the_one_report_of_that_month(history: Engine) -> None:
+    import calendar
+
+    from api.answer import resolve_scope
+
+    index = history.require_index()
+    mine = [r for r in index.reports.values() if r.local_authority == "Peterborough"]
+    by_year: dict[int, list[str]] = {}
+    for report in mine:
+        for day in {*report.inspection_dates, *([report.published] if report.published else [])}:
+            by_year.setdefault(day.year, []).append(report.document_id)
+    year = next(y for y, ids in sorted(by_year.items()) if len(set(ids)) > 1)  # a year with two reports
+    for report in (r for r in mine if year in {d.year for d in r.inspection_dates}):
+        day = report.inspection_dates[0]
+        question = (
+            f"What did Ofsted find about care leavers in Peterborough in {calendar.month_name[day.month]} {year}?"
+        )
+        assert resolve_scope(question, index, None).filters.document_ids == [report.document_id], question
+    # the year alone still means every report of that year
+    assert len(resolve_scope(f"What did Ofsted find in Peterborough in {year}?", index, None).filters.document_ids) > 1

@@ -56,3 +56,23 @@ def test_threaded_embedding_gives_the_same_vectors_in_order(models: tuple[Embedd
     one_by_one = np.stack([embedder.embed_documents([t])[0] for t in texts[::37]])
     assert np.array_equal(threaded[::37], one_by_one)
     assert seen == [256, 300]
+
+
+def test_threaded_reranking_gives_the_same_scores_in_order(models: tuple[Embedder, Reranker], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, reranker = models
+    passages = [
+        f"Inspectors found that {topic} had improved since the last visit."
+        for topic in (
+            "care leavers' accommodation",
+            "the MASH",
+            "the emergency duty team",
+            "private fostering",
+            "return home interviews",
+            "supervision",
+            "early help",
+        )
+    ]
+    alone = Reranker(reranker.cache_dir, workers=1).score("How is the MASH doing?", passages)
+    together = Reranker(reranker.cache_dir, workers=3).score("How is the MASH doing?", passages)
+    assert together == alone
+    assert max(range(len(passages)), key=lambda i: together[i]) == 1  # the MASH passage, in its own place
