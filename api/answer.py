@@ -793,7 +793,16 @@ _DATEISH = re.compile(
     r"|November|December)\b"
 )
 # (what the question asks for, what a paragraph must contain to answer it)
+_MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s?(?:pounds|million|billion|m|k)\b", re.I)
 _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+    (  # an amount of money: 'up to age 25' is a number, not what the birthday payment is worth
+        re.compile(
+            r"\bhow much (?:money|funding|investment)\b|\bhow much (?:is|are|do|does|did|was|were)\b.*\b(?:payments?"
+            r"|allowances?|grants?|funding|budgets?|costs?|money|pay|paid|worth|bursar(?:y|ies)|fees?|investment|spen[dt])\b",
+            re.I,
+        ),
+        lambda t: bool(_MONEY.search(t)),
+    ),
     (
         re.compile(
             r"\b(how many|what percentage|what proportion|what number|how much (?:money|funding)"
@@ -803,7 +812,11 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
         lambda t: bool(_NUMBERISH.search(t)),
     ),
     (
-        re.compile(r"\bname of\b|\bwho (?:is|was|were) the\b|\bwho (?:led|leads|chairs)\b|\bwhat is .* called\b", re.I),
+        re.compile(  # 'Who is Merton's independent scrutineer?' asks for a name as well
+            r"\bname of\b|\bwho (?:is|was|were) the\b|\bwho (?:led|leads|chairs)\b|\bwhat is .* called\b"
+            r"|\bwho (?:is|was) (?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*|the local authority|the council)'s\b",
+            re.I,
+        ),
         lambda t: any(not _NOT_NAMES.search(m.group(0)) for m in _PERSON.finditer(t)),
     ),
     (

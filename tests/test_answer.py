@@ -78,6 +78,19 @@ def test_question_asking_for_a_number_the_reports_lack_is_refused(engine) -> Non
     assert not answer.answerable
 
 
+def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or_the_role() -> None:
+    from api.answer import answer_type_missing
+
+    payment = "How much is the birthday payment for care leavers?"
+    assert answer_type_missing(payment, ["Care leavers get birthday payments up to age 25."])  # an age, not an amount
+    assert not answer_type_missing(payment, ["Care leavers get a birthday payment of £100 until age 25."])
+    role = "Who is Merton's independent scrutineer?"
+    assert answer_type_missing(role, ["Leaders, including the independent scrutineer, describe Merton Council well."])
+    assert not answer_type_missing(role, ["The independent scrutineer, Jane Smith, chairs the partnership."])
+    # a question about how much progress asks for no amount
+    assert not answer_type_missing("How much progress has been made?", ["Progress has been slow."])
+
+
 def test_citations_are_only_paragraphs_retrieval_returned(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("Are children seen alone during assessments?")
     assert answer.answerable
