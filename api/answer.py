@@ -27,7 +27,7 @@ from indexer.glossary import Term, expand_query, in_report_words, load_glossary,
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_earlier
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
-from indexer.store import Filters, Index, tokenize
+from indexer.store import Filters, Index, plain_words_of, tokenize
 from prompts import load
 
 if TYPE_CHECKING:
@@ -642,7 +642,7 @@ def answer_question(
         return Answer(
             question=asked, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
         )
-    if unknown_acronyms(asked, index) or unknown_names(q, index, scope):
+    if unknown_acronyms(asked, index) or unknown_names(q, index, scope) or unmentioned_terms(q, index, scope):
         return refusal(asked, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
     direct = (
         compose_grade_list_answer(q, index, scope)
@@ -891,6 +891,27 @@ def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:
         return []
     words = {w.lower() for w in index.words_of(index.allowed_documents(scope.filters))}
     return [c for c in candidates if not all(part.lower() in words for part in c.split("-"))]
+
+
+def unmentioned_terms(question: str, index: Index, scope: Scope, limit: int = 40) -> list[str]:
+    """Return the named programmes and services a question names as written ('the virtual school', 'Staying
+    Close') that no report in scope names in any of their forms (the term, its expansion or a synonym). A report
+    that never names the scheme cannot say how it is doing, however near its paragraphs are. Only checked for a
+    scope of at most `limit` reports (an authority, a year): across the corpus, every term is named somewhere.
+    General concepts ('kinship care') are not checked: a report may describe them in its own words ('extended
+    families')."""
+    documents = index.allowed_documents(scope.filters)
+    if len(documents) > limit:
+        return []
+    asked = plain_words_of(question)
+    terms = [
+        t
+        for t in load_glossary()
+        if t.named and (plain_words_of(t.term) in asked or plain_words_of(t.expansion) in asked)
+    ]
+    if not terms:
+        return []
+    return [t.term for t in terms if not any(index.mentions(f, documents) for f in (t.term, t.expansion, *t.synonyms))]
 
 
 def _explicit_reports(question: str) -> int:

@@ -23,6 +23,11 @@ class Term(BaseModel):
     synonyms: list[str] = Field(default_factory=list, description="Other ways people say it.")
     meaning: str = Field(description="One plain-English line.")
     source: str = Field(description="Where the definition comes from.")
+    named: bool = Field(
+        default=False,
+        description="A named programme, scheme or service ('Staying Close'): a report that never names it does not "
+        "report on it, so a question naming it is not answered from that report's nearby paragraphs.",
+    )
 
 
 @cache
@@ -33,7 +38,7 @@ def load_glossary(path: Path = GLOSSARY) -> tuple[Term, ...]:
     return tuple(Term.model_validate(item) for item in json.loads(path.read_text(encoding="utf-8")))
 
 
-def _is_acronym(text: str) -> bool:
+def is_acronym(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Z][A-Z0-9&/-]{1,7}s?", text))
 
 
@@ -44,7 +49,7 @@ def _needle(phrase: str) -> tuple[str, ...]:
 
 def _occurs(phrase: str, question: str, question_tokens: list[str]) -> bool:
     """Acronyms match case-sensitively as words; other phrases match as stemmed token sequences."""
-    if _is_acronym(phrase):
+    if is_acronym(phrase):
         return re.search(rf"\b{re.escape(phrase)}s?\b", question) is not None
     needle = list(_needle(phrase))
     if not needle:

@@ -227,6 +227,23 @@ class Index:
             out |= self._doc_words[doc]
         return out
 
+    def mentions(self, phrase: str, document_ids: Iterable[str]) -> bool:
+        """Return whether any of these reports uses the phrase, as words, in any case and with hyphens or spaces
+        ('out-of-hours' is 'out of hours'), plural or not; each report's text is prepared once."""
+        if not hasattr(self, "_doc_text"):
+            self._doc_text: dict[str, str] = {}
+        needle = plain_words_of(phrase)
+        if needle == " ":
+            return False
+        forms = (needle, needle[:-1] + "s ", needle[:-1] + "es ")
+        for doc in document_ids:
+            if doc not in self._doc_text:
+                self._doc_text[doc] = plain_words_of(" ".join(p.text for p in self.reports[doc].paragraphs))
+            text = self._doc_text[doc]
+            if any(form in text for form in forms):
+                return True
+        return False
+
     def chunk_of(self, document_id: str, label: str) -> Chunk | None:
         """Return the (first) chunk of a paragraph, or None."""
         i = self._first_chunk.get((document_id, label))
@@ -397,6 +414,12 @@ class Index:
             except (OSError, ValueError):
                 bm25 = None  # rebuilt from the chunks below
         return cls(reports, chunks, vectors, manifest, gen, bm25=bm25)
+
+
+def plain_words_of(text: str) -> str:
+    """Return text lower-cased with every run of other characters one space, padded ('Out-of-hours.' -> ' out of
+    hours ')."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
 def _prune(index_dir: Path, keep: set[str]) -> None:

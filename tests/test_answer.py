@@ -91,6 +91,33 @@ def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or
     assert not answer_type_missing("How much progress has been made?", ["Progress has been slow."])
 
 
+def test_a_named_scheme_the_reports_in_scope_never_name_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import resolve_scope, unmentioned_terms
+
+    index = engine.require_index()
+    letter = "What did the 2025 monitoring visit say about the virtual school?"  # only the 2023 inspection names it
+    assert unmentioned_terms(letter, index, resolve_scope(letter, index, None)) == ["virtual school"]
+    answer = engine.ask(letter)
+    assert not answer.answerable and answer.citations == []
+    inspection = "What did the 2023 inspection say about the virtual school?"
+    assert unmentioned_terms(inspection, index, resolve_scope(inspection, index, None)) == []
+    assert engine.ask(inspection).answerable
+    assert unmentioned_terms(
+        "Is Staying Close available to Peterborough's care leavers?",
+        index,
+        resolve_scope("Is Staying Close available to Peterborough's care leavers?", index, None),
+    ) == ["Staying Close"]
+    # a general concept is not checked: reports describe kinship care in their own words ('extended families')
+    assert (
+        unmentioned_terms(
+            "Does Peterborough make use of kinship care?",
+            index,
+            resolve_scope("Does Peterborough make use of kinship care?", index, None),
+        )
+        == []
+    )
+
+
 def test_citations_are_only_paragraphs_retrieval_returned(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("Are children seen alone during assessments?")
     assert answer.answerable
