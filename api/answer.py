@@ -188,6 +188,8 @@ _MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(20[0-3]\d)\b", re.I)
 
 
 KINDS = ("inspection", "monitoring visit", "focused visit")
+# the title block and a report's opening paragraphs: its summary, which names most topics in a line each
+SUMMARY_LABELS = frozenset({"header", "p1", "p2", "p3"})
 SECOND_READING = 4  # candidates the second reading re-scores: the first reading's best
 
 
@@ -933,12 +935,15 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
     if not ranked:
         return refusal(question, ranked, index, settings)
     if reranked:
-        best = logit(ranked[0].score)
         if ranked[0].score < cfg.min_paragraph_score:
             return refusal(question, ranked, index, settings)
-        chosen = [
-            h for h in ranked if logit(h.score) >= best - cfg.cite_margin_logit and h.score >= cfg.min_paragraph_score
-        ]
+
+        def weight(hit: Hit) -> float:  # a summary paragraph touches every topic: a specific one nearly as good wins
+            return logit(hit.score) - (cfg.summary_penalty_logit if hit.chunk.paragraph in SUMMARY_LABELS else 0.0)
+
+        order = sorted(ranked, key=lambda h: -weight(h))
+        best = weight(order[0])
+        chosen = [h for h in order if weight(h) >= best - cfg.cite_margin_logit and h.score >= cfg.min_paragraph_score]
         if _explicit_reports(question) > 1:
             for hit in ranked:
                 if (

@@ -70,6 +70,13 @@ class AnswerSettings(BaseModel):
     cite_margin_logit: float = Field(
         default=1.5, ge=0.0, le=20.0, description="Cite further paragraphs whose logit is this close to the best."
     )
+    summary_penalty_logit: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="Logits a report's title block and opening summary paragraphs (header, p1-p3) give way to a "
+        "specific paragraph when choosing what to cite; whether to answer at all still reads their own score.",
+    )
     closest: int = Field(default=3, ge=0, le=10)
 
 

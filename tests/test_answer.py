@@ -248,3 +248,28 @@ def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossa
     answer = engine.ask(asked)
     assert answer.answerable
     assert any("child protection enquiries" in c.text.lower() for c in answer.citations)  # what S47 means
+
+
+def test_a_specific_paragraph_nearly_as_good_as_the_summary_is_cited_first(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import compose_answer
+    from indexer.models import Hit
+
+    index = engine.require_index()
+    doc = "peterborough-ilacs-2023"
+
+    def hit(label: str, logit_score: float) -> Hit:
+        chunk = index.chunk_of(doc, label)
+        assert chunk is not None
+        return Hit(chunk=chunk, score=1 / (1 + 2.718281828**-logit_score), branch="reranked")
+
+    penalty = engine.settings.answer.summary_penalty_logit
+    assert penalty > 0
+    near = [hit("p1", 4.0), hit("11", 4.0 - penalty / 2)]  # the summary leads by less than its penalty
+    answer = compose_answer("How is the front door?", near, index, engine.settings, reranked=True)
+    assert answer.citations[0].paragraph == "11"
+    assert abs(answer.citations[0].score - near[1].score) < 1e-3  # the score shown is its own, not the weight
+    far = [hit("p1", 4.0), hit("11", 4.0 - penalty - 2)]  # a clear lead keeps the summary first
+    assert (
+        compose_answer("How is the front door?", far, index, engine.settings, reranked=True).citations[0].paragraph
+        == "p1"
+    )
