@@ -27,7 +27,7 @@ from indexer.glossary import Term, expand_query, in_report_words, load_glossary,
 from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_earlier
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
-from indexer.store import Filters, Index, plain_words_of, tokenize
+from indexer.store import Filters, Index, fuse, plain_words_of, tokenize
 from prompts import load
 
 if TYPE_CHECKING:
@@ -665,9 +665,8 @@ def answer_question(
     vector = embedder.embed_query(expanded)
     timings["embed"] = _ms(t)
     t = time.perf_counter()
-    fused = index.search(
-        expanded, vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k, filters=scope.filters
-    )
+    dense, sparse = index.search_branches(expanded, vector, k=settings.retrieval.top_k, filters=scope.filters)
+    fused = fuse([dense, sparse], settings.retrieval.rrf_k)
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     carried: list[Hit] = []
     if n > 0 and reranker is not None:  # extra candidates are for the cross-encoder to judge, never unjudged
@@ -687,6 +686,8 @@ def answer_question(
             again = rerank(second, head, index, reranker, len(head))
             if again[0].score >= settings.answer.min_paragraph_score:
                 ranked = again + ranked[SECOND_READING:]
+    if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
+        ranked = agreed(ranked, dense, sparse, settings.answer.agreement_min_score, settings.answer.min_paragraph_score)
     timings["rerank"] = _ms(t)
     retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
@@ -704,6 +705,25 @@ _FRAME = re.compile(
     r"\s+(?:say|said|find|found|report|reported|comment|conclude|write|note)(?:\s+(?:about|on|regarding))?\s+",
     re.I,
 )
+
+
+def agreed(ranked: list[Hit], dense: list[Hit], sparse: list[Hit], floor: float, passing: float) -> list[Hit]:
+    """Return the ranking with its best paragraph lifted to the `passing` score when the cross-encoder, the dense
+    branch and BM25 all put that paragraph first and the cross-encoder's doubt is mild (score >= `floor`).
+
+    Three readers agreeing is evidence the cross-encoder alone misses on everyday wording ('Are lots of our
+    looked after kids living miles away?' against the paragraph on children living at a distance). Only that
+    one paragraph passes; the rest keep their scores.
+    """
+    if not ranked or not dense or not sparse or ranked[0].score < floor:
+        return ranked
+    key = (ranked[0].chunk.document_id, ranked[0].chunk.paragraph)
+    if key != (dense[0].chunk.document_id, dense[0].chunk.paragraph) or key != (
+        sparse[0].chunk.document_id,
+        sparse[0].chunk.paragraph,
+    ):
+        return ranked
+    return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
 
 
 def without_frame(question: str) -> str:

@@ -70,6 +70,14 @@ class AnswerSettings(BaseModel):
     cite_margin_logit: float = Field(
         default=1.5, ge=0.0, le=20.0, description="Cite further paragraphs whose logit is this close to the best."
     )
+    agreement_min_score: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="A paragraph the cross-encoder, the dense branch and BM25 all rank first is answered from when "
+        "its cross-encoder score is at least this, though under min_paragraph_score (0.05 is a logit of -2.9; "
+        "1 turns it off).",
+    )
     summary_penalty_logit: float = Field(
         default=1.0,
         ge=0.0,

@@ -350,10 +350,19 @@ class Index:
         bm25_query: str | None = None,
     ) -> list[Hit]:
         """Return paragraphs fused by reciprocal rank from the dense and BM25 branches, best first."""
+        return fuse(list(self.search_branches(query, query_vector, k, filters, bm25_query)), rrf_k)
+
+    def search_branches(
+        self,
+        query: str,
+        query_vector: np.ndarray[Any, Any],
+        k: int = 30,
+        filters: Filters | None = None,
+        bm25_query: str | None = None,
+    ) -> tuple[list[Hit], list[Hit]]:
+        """Return the dense and the BM25 top-k, each best first, under the same filters (applied to both)."""
         mask = self.mask(filters)
-        dense = self.search_dense(query_vector, k, mask)
-        sparse = self.search_bm25(bm25_query or query, k, mask)
-        return fuse([dense, sparse], rrf_k)
+        return self.search_dense(query_vector, k, mask), self.search_bm25(bm25_query or query, k, mask)
 
     # ------------------------------------------------------------ persistence
 

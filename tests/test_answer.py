@@ -273,3 +273,25 @@ def test_a_specific_paragraph_nearly_as_good_as_the_summary_is_cited_first(engin
         compose_answer("How is the front door?", far, index, engine.settings, reranked=True).citations[0].paragraph
         == "p1"
     )
+
+
+def test_a_paragraph_all_three_readers_put_first_passes_when_the_cross_encoder_only_mildly_doubts_it(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import agreed
+    from indexer.models import Hit
+
+    index = engine.require_index()
+    chunks = [index.chunk_of("peterborough-ilacs-2023", label) for label in ("23", "24", "25")]
+    assert all(chunks)
+
+    def hits(scores: list[float], branch: str, order: tuple[int, ...] = (0, 1, 2)) -> list[Hit]:
+        return [Hit(chunk=chunks[i], score=s, branch=branch) for i, s in zip(order, scores, strict=True)]  # type: ignore[arg-type]
+
+    ranked = hits([0.2, 0.1, 0.01], "reranked")
+    dense, bm25 = hits([0.8, 0.7, 0.6], "dense"), hits([9.0, 5.0, 1.0], "bm25")
+    lifted = agreed(ranked, dense, bm25, floor=0.05, passing=0.5)
+    assert lifted[0].chunk == chunks[0] and lifted[0].score == 0.5 and lifted[1:] == ranked[1:]
+    # BM25 puts another paragraph first: no agreement, nothing changes
+    assert agreed(ranked, dense, hits([9.0, 5.0, 1.0], "bm25", (1, 0, 2)), floor=0.05, passing=0.5) == ranked
+    # strong doubt (under the floor): nothing changes however the branches agree
+    doubted = hits([0.01, 0.005, 0.001], "reranked")
+    assert agreed(doubted, dense, bm25, floor=0.05, passing=0.5) == doubted
