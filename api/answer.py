@@ -676,7 +676,11 @@ def answer_question(
     t = time.perf_counter()
     first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, reworded)
     ranked = rerank(first, carried + fused, index, reranker, n + len(carried))
-    if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
+
+    def doubted(hits: list[Hit]) -> bool:  # the cross-encoder read them and passed none
+        return bool(hits) and hits[0].branch == "reranked" and hits[0].score < settings.answer.min_paragraph_score
+
+    if doubted(ranked):
         # a second reading before refusing: the same candidates, the question with its glossary terms spelt
         # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it reads only the first reading's best
         # SECOND_READING candidates, and costs time only on the way to a refusal
@@ -686,10 +690,10 @@ def answer_question(
             again = rerank(second, head, index, reranker, len(head))
             if again[0].score >= settings.answer.min_paragraph_score:
                 ranked = again + ranked[SECOND_READING:]
-    if ranked and ranked[0].branch == "reranked" and ranked[0].score < settings.answer.min_paragraph_score:
+    if doubted(ranked):
         ranked = agreed(ranked, dense, sparse, settings.answer.agreement_min_score, settings.answer.min_paragraph_score)
     timings["rerank"] = _ms(t)
-    retrieved = {(h.chunk.document_id, h.chunk.paragraph) for h in ranked}
+    retrieved = {h.chunk.key for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
     answer = separate_earlier(verify_citations(answer, index, retrieved))
     if answer.answerable and not answer.sentences:
@@ -717,11 +721,7 @@ def agreed(ranked: list[Hit], dense: list[Hit], sparse: list[Hit], floor: float,
     """
     if not ranked or not dense or not sparse or ranked[0].score < floor:
         return ranked
-    key = (ranked[0].chunk.document_id, ranked[0].chunk.paragraph)
-    if key != (dense[0].chunk.document_id, dense[0].chunk.paragraph) or key != (
-        sparse[0].chunk.document_id,
-        sparse[0].chunk.paragraph,
-    ):
+    if not ranked[0].chunk.key == dense[0].chunk.key == sparse[0].chunk.key:
         return ranked
     return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
 
@@ -781,7 +781,7 @@ def carried_hits(refs: list[tuple[str, str]], index: Index, filters: Filters, fu
     if not refs:
         return []
     allowed = set(index.allowed_documents(filters))
-    have = {(h.chunk.document_id, h.chunk.paragraph) for h in fused}
+    have = {h.chunk.key for h in fused}
     out = []
     for doc, label in refs:
         doc = index.aliases.get(doc, doc)
@@ -980,7 +980,7 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
     chosen = [h for h in chosen if h.chunk.document_id not in earlier] + [
         h for h in chosen if h.chunk.document_id in earlier
     ]
-    paragraphs = [index.paragraphs[(h.chunk.document_id, h.chunk.paragraph)] for h in chosen]
+    paragraphs = [index.paragraphs[h.chunk.key] for h in chosen]
     citations: list[Citation] = []
     sentences: list[Sentence] = []
     for rank, (hit, paragraph) in enumerate(zip(chosen, paragraphs, strict=True)):
@@ -1049,10 +1049,7 @@ def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
 
 def refusal(question: str, ranked: list[Hit], index: Index, settings: Settings) -> Answer:
     """Return the 'reports do not cover this' answer, with the closest paragraphs listed apart."""
-    closest = [
-        make_citation(index, index.paragraphs[(h.chunk.document_id, h.chunk.paragraph)], h.score)
-        for h in ranked[: settings.answer.closest]
-    ]
+    closest = [make_citation(index, index.paragraphs[h.chunk.key], h.score) for h in ranked[: settings.answer.closest]]
     return Answer(
         question=question, answer=load("refusal"), answerable=False, sentences=[], citations=[], closest=closest
     )

@@ -38,7 +38,7 @@ def load_glossary(path: Path = GLOSSARY) -> tuple[Term, ...]:
     return tuple(Term.model_validate(item) for item in json.loads(path.read_text(encoding="utf-8")))
 
 
-def is_acronym(text: str) -> bool:
+def _is_acronym(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Z][A-Z0-9&/-]{1,7}s?", text))
 
 
@@ -49,7 +49,7 @@ def _needle(phrase: str) -> tuple[str, ...]:
 
 def _occurs(phrase: str, question: str, question_tokens: list[str]) -> bool:
     """Acronyms match case-sensitively as words; other phrases match as stemmed token sequences."""
-    if is_acronym(phrase):
+    if _is_acronym(phrase):
         return re.search(rf"\b{re.escape(phrase)}s?\b", question) is not None
     needle = list(_needle(phrase))
     if not needle:

@@ -105,6 +105,11 @@ class Chunk(Frozen):
     window: int = Field(default=0, description="Window number when a long paragraph is split.")
     text: str = Field(description="Text as embedded: report and section context, then the paragraph text.")
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """Return (document_id, paragraph label): the paragraph this chunk cites, as the index keys it."""
+        return (self.document_id, self.paragraph)
+
     @staticmethod
     def make_id(document_id: str, paragraph: str, window: int, text: str) -> str:
         """Return a stable content hash for a chunk."""
