@@ -190,6 +190,21 @@ _MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(20[0-3]\d)\b", re.I)
 KINDS = ("inspection", "monitoring visit", "focused visit")
 # the title block and a report's opening paragraphs: its summary, which names most topics in a line each
 SUMMARY_LABELS = frozenset({"header", "p1", "p2", "p3"})
+_SUMMARY_SECTION = re.compile(r"^\s*(?:headline findings|executive summary|summary|overview|areas covered)", re.I)
+
+
+def is_summary(index: Index, key: tuple[str, str]) -> bool:
+    """Return whether a paragraph summarises its report rather than reporting one finding: the title block, the
+    opening paragraphs, an inspection's unnumbered paragraphs (its body is numbered) and a letter's headline
+    findings."""
+    document_id, label = key
+    if label in SUMMARY_LABELS:
+        return True
+    if label.startswith("p") and index.reports[document_id].kind == "inspection":
+        return True
+    return bool(_SUMMARY_SECTION.match(index.paragraphs[key].section))
+
+
 SECOND_READING = 4  # candidates the second reading re-scores: the first reading's best
 
 
@@ -608,14 +623,17 @@ def _passage(index: Index, hit: Hit) -> str:
 
 
 def pick_sentences(question: str, paragraph: Paragraph, limit: int) -> list[str]:
-    """Return up to `limit` sentences of a paragraph that share most words with the question, in text order."""
+    """Return up to `limit` sentences of a paragraph that share most words with the question, in text order; a
+    sentence holding what the question asks for (a name, an amount, a number, a date) comes first."""
     sentences = split_sentences(paragraph.text)
     q = set(tokenize(question))
+    wanted = [has for asks, has in _ANSWER_TYPES if asks.search(question)]
     scored = []
     for pos, s in enumerate(sentences):
         words = set(tokenize(s))
         overlap = len(q & words) / (len(q) ** 0.5 + 1e-9) if q else 0.0
-        scored.append((overlap - 0.01 * pos, pos, s))
+        holds = sum(1.0 for has in wanted if has(s, question))
+        scored.append((holds + overlap - 0.01 * pos, pos, s))
     best = sorted(scored, key=lambda x: -x[0])[:limit]
     return [s for _, _, s in sorted(best, key=lambda x: x[1])]
 
@@ -690,8 +708,11 @@ def answer_question(
             again = rerank(second, head, index, reranker, len(head))
             if again[0].score >= settings.answer.min_paragraph_score:
                 ranked = again + ranked[SECOND_READING:]
+    cfg = settings.answer
     if doubted(ranked):
-        ranked = agreed(ranked, dense, sparse, settings.answer.agreement_min_score, settings.answer.min_paragraph_score)
+        ranked = agreed(ranked, dense, sparse, cfg.agreement_min_score, cfg.min_paragraph_score)
+    if doubted(ranked):
+        ranked = distinct(ranked, cfg.distinct_min_logit, cfg.distinct_gap_logit, cfg.min_paragraph_score)
     timings["rerank"] = _ms(t)
     retrieved = {h.chunk.key for h in ranked}
     answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
@@ -722,6 +743,24 @@ def agreed(ranked: list[Hit], dense: list[Hit], sparse: list[Hit], floor: float,
     if not ranked or not dense or not sparse or ranked[0].score < floor:
         return ranked
     if not ranked[0].chunk.key == dense[0].chunk.key == sparse[0].chunk.key:
+        return ranked
+    return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
+
+
+def distinct(ranked: list[Hit], floor_logit: float, gap_logit: float, passing: float) -> list[Hit]:
+    """Return the ranking with its best paragraph lifted to the `passing` score when the cross-encoder puts it
+    first by `gap_logit` or more over every other paragraph, and its logit is at least `floor_logit`.
+
+    In everyday words the cross-encoder doubts even the right paragraph ('Kids placed far outside the city: does
+    their worker still go and see them?' scores -3.3 against the paragraph on visits to children living at a
+    distance), but it doubts every other one far more (-8.2); a near miss in the reports' own words leaves several
+    paragraphs about as doubtful as each other. Only that one paragraph passes; the rest keep their scores.
+    """
+    if not ranked or logit(ranked[0].score) < floor_logit:
+        return ranked
+    top = ranked[0].chunk.key
+    runner_up = max((logit(h.score) for h in ranked[1:] if h.chunk.key != top), default=-math.inf)
+    if logit(ranked[0].score) - runner_up < gap_logit:
         return ranked
     return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
 
@@ -806,7 +845,9 @@ _NOT_NAMES = re.compile(
     r"|Authority|Peterborough|Cambridge|Safeguarding|Support|Multi|Integrated|Independent|Local|Advisory|His|Majesty",
 )
 _NUMBERISH = re.compile(
-    r"\b(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|half|third"
+    # a count or a share, not a year or an age ('16- and 17-year-olds', 'aged 18')
+    r"\b(?<!aged )(?<!age )(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?%?(?![\d.])(?!-? ?(?:and \d+-)?years?[- ]olds?)"
+    r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|half|third"
     r"|quarter|dozen)\b",
     re.I,
 )
@@ -814,16 +855,41 @@ _DATEISH = re.compile(
     r"\b(19|20)\d\d\b|\b(January|February|March|April|May|June|July|August|September|October"
     r"|November|December)\b"
 )
-# (what the question asks for, what a paragraph must contain to answer it)
+# (what the question asks for, what a paragraph must contain to answer it, given the question)
 _MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s?(?:pounds|million|billion|m|k)\b", re.I)
-_ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
+_ROLE = (
+    r"(?:scrutineer|chair|chairs|director|inspector|member|manager|officer|head|leader|lead|councillor|person"
+    r"|mayor|commissioner|advocate|worker)"
+)
+_QUOTED = re.compile(r"['\u2018\"\u201c]([A-Z][^'\u2019\"\u201d]{1,40})['\u2019\"\u201d]")
+_CAPITALISED = re.compile(r"(?<![.!?:] )(?<!^)\b[A-Z][a-z]+\b")
+
+
+def _has_person(text: str, question: str) -> bool:
+    return any(not _NOT_NAMES.search(m.group(0)) for m in _PERSON.finditer(text))
+
+
+def _has_proper_name(text: str, question: str) -> bool:
+    """A person's name, a quoted name ('Be Safe Team') or a capitalised word the question does not use
+    ('The Children in Care Council, Kickback, ...')."""
+    if _has_person(text, question) or _QUOTED.search(text):
+        return True
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    return any(
+        m.group(0).lower() not in asked and not _NOT_NAMES.search(m.group(0)) and m.group(0) not in _NOT_A_NAME
+        for m in _CAPITALISED.finditer(text)
+    )
+
+
+_ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str, str], bool]]] = [
     (  # an amount of money: 'up to age 25' is a number, not what the birthday payment is worth
         re.compile(
-            r"\bhow much (?:money|funding|investment)\b|\bhow much (?:is|are|do|does|did|was|were)\b.*\b(?:payments?"
-            r"|allowances?|grants?|funding|budgets?|costs?|money|pay|paid|worth|bursar(?:y|ies)|fees?|investment|spen[dt])\b",
+            r"\bhow much (?:\w+ )?(?:money|funding|investment|spending|cash)\b|\bhow much (?:is|are|do|does|did|was|were|has|have|had)\b.*"
+            r"\b(?:payments?|allowances?|grants?|funds?|funding|budgets?|costs?|money|pay|paid|worth|bursar(?:y|ies)"
+            r"|fees?|investment|invested|spen[dt]|put into|given|raised)\b",
             re.I,
         ),
-        lambda t: bool(_MONEY.search(t)),
+        lambda t, q: bool(_MONEY.search(t)),
     ),
     (
         re.compile(
@@ -831,15 +897,24 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
             r"|what is the number|how much does|how much is)\b",
             re.I,
         ),
-        lambda t: bool(_NUMBERISH.search(t)),
+        lambda t, q: bool(_NUMBERISH.search(t)),
     ),
-    (
-        re.compile(  # 'Who is Merton's independent scrutineer?' asks for a name as well
-            r"\bname of\b|\bwho (?:is|was|were) the\b|\bwho (?:led|leads|chairs)\b|\bwhat is .* called\b"
+    (  # a person: 'Who is Merton's independent scrutineer?', 'the name of the chair'
+        re.compile(
+            rf"\bname of (?:the |their |its |[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*'s )?(?:[\w-]+ ){{0,3}}{_ROLE}\b"
+            r"|\bwho (?:is|was|were) the\b|\bwho (?:led|leads|chairs)\b"
             r"|\bwho (?:is|was) (?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*|the local authority|the council)'s\b",
             re.I,
         ),
-        lambda t: any(not _NOT_NAMES.search(m.group(0)) for m in _PERSON.finditer(t)),
+        _has_person,
+    ),
+    (  # the name of a thing: 'What is the children in care council called?', 'the name of the new hub'
+        re.compile(
+            r"\bname of\b|\bwhat is .* called\b|\bwhat (?:do|does) .* call\b"
+            r"|\bwhich (?:\w+ )?(?:council|authority|charity|company|provider|organisation|organization)\b",
+            re.I,
+        ),
+        _has_proper_name,
     ),
     (
         re.compile(
@@ -847,7 +922,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
             r"|take place|introduc|appoint)|\bwhat date\b|\bwhich year\b|\bwhat year\b",
             re.I,
         ),
-        lambda t: bool(_DATEISH.search(t)),
+        lambda t, q: bool(_DATEISH.search(t)),
     ),
 ]
 
@@ -855,7 +930,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
 def answer_type_missing(question: str, sentences: list[str]) -> bool:
     """Return whether the question asks for a number, name or date that none of the answer sentences holds."""
     text = " ".join(sentences)
-    return any(asks.search(question) and not has(text) for asks, has in _ANSWER_TYPES)
+    return any(asks.search(question) and not has(text, question) for asks, has in _ANSWER_TYPES)
 
 
 _ACRONYM = re.compile(r"\b[A-Z](?:[A-Z0-9]|&[A-Z]){1,6}s?\b")
@@ -916,24 +991,26 @@ def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:
 
 
 def unmentioned_terms(question: str, index: Index, scope: Scope, limit: int = 40) -> list[str]:
-    """Return the named programmes and services a question names as written ('the virtual school', 'Staying
-    Close') that no report in scope names in any of their forms (the term, its expansion or a synonym). A report
-    that never names the scheme cannot say how it is doing, however near its paragraphs are. Only checked for a
-    scope of at most `limit` reports (an authority, a year): across the corpus, every term is named somewhere.
-    General concepts ('kinship care') are not checked: a report may describe them in its own words ('extended
-    families')."""
+    """Return the named programmes, services and topics a question names as written ('the virtual school', 'Staying
+    Close', 'young carers') that no report in scope names in any of their forms (the term, its expansion or a
+    synonym). A report that never names the scheme cannot say how it is doing, however near its paragraphs are.
+    Only checked for a scope of at most `limit` reports (an authority, a year): across the corpus, every term is
+    named somewhere. General concepts ('kinship care') are not checked: a report may describe them in its own words
+    ('extended families')."""
     documents = index.allowed_documents(scope.filters)
     if len(documents) > limit:
         return []
     asked = plain_words_of(question)
-    terms = [
-        t
-        for t in load_glossary()
-        if t.named and (plain_words_of(t.term) in asked or plain_words_of(t.expansion) in asked)
-    ]
+    terms = [t for t in load_glossary() if t.named and any(plain_words_of(f) in asked for f in _asked_forms(t))]
     if not terms:
         return []
     return [t.term for t in terms if not any(index.mentions(f, documents) for f in (t.term, t.expansion, *t.synonyms))]
+
+
+def _asked_forms(term: Term) -> list[str]:
+    """Return the forms of a term that, written in a question, name it: the term, its expansion and its synonyms
+    of two words or more ('privately fostered'; a one-word synonym such as 'mentor' is too loose)."""
+    return [term.term, term.expansion, *(s for s in term.synonyms if len(plain_words_of(s).split()) >= 2)]
 
 
 def _explicit_reports(question: str) -> int:
@@ -959,7 +1036,7 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
             return refusal(question, ranked, index, settings)
 
         def weight(hit: Hit) -> float:  # a summary paragraph touches every topic: a specific one nearly as good wins
-            return logit(hit.score) - (cfg.summary_penalty_logit if hit.chunk.paragraph in SUMMARY_LABELS else 0.0)
+            return logit(hit.score) - (cfg.summary_penalty_logit if is_summary(index, hit.chunk.key) else 0.0)
 
         order = sorted(ranked, key=lambda h: -weight(h))
         best = weight(order[0])

@@ -65,14 +65,20 @@ def load_authorities() -> tuple[LocalAuthority, ...]:
 
 
 def _short_names(table: tuple[LocalAuthority, ...]) -> dict[str, LocalAuthority]:
-    """Return the first part of compound names ('Brighton' for Brighton and Hove, 'Southend' for Southend-on-Sea)
-    where it names one authority only and is not another authority's name ('Kingston' is two)."""
+    """Return the first part of compound names ('Brighton' for Brighton and Hove, 'Southend' for Southend-on-Sea,
+    'East Riding' for East Riding of Yorkshire; 'Wight' for the Isle of Wight) where it names one authority only and
+    is not another authority's name ('Kingston' is two)."""
     taken = {normalise_name(n) for la in table for n in (la.name, *la.aliases)}
     seen: dict[str, list[LocalAuthority]] = {}
     for la in table:
         head = re.split(r",| and | with | upon |-on-| on |-under-", la.name)[0].strip()
         if head != la.name and len(head) > 3:
             seen.setdefault(head, []).append(la)
+        before, of, after = la.name.partition(" of ")
+        if of and " " in before:  # 'East Riding' of Yorkshire; not 'Isle' of Wight or 'City' of London
+            seen.setdefault(before, []).append(la)
+        elif of and before.startswith("Isle"):  # 'Wight', 'Scilly'
+            seen.setdefault(after, []).append(la)
     return {head: las[0] for head, las in seen.items() if len(las) == 1 and normalise_name(head) not in taken}
 
 
@@ -108,7 +114,8 @@ def find_authorities(text: str) -> list[LocalAuthority]:
         m = pattern.search(norm)
         if not m or la in found:
             continue
-        if m.group(0) in _capitalised_only() and not re.search(rf"\b{re.escape(m.group(0).capitalize())}\b", text):
+        printed = " ".join(w.capitalize() for w in m.group(0).split())  # 'East Riding', 'Cheshire West'
+        if m.group(0) in _capitalised_only() and not re.search(rf"\b{re.escape(printed)}\b", text):
             continue
         found.append(la)
         norm = norm[: m.start()] + " " * (m.end() - m.start()) + norm[m.end() :]

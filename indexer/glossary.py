@@ -25,8 +25,9 @@ class Term(BaseModel):
     source: str = Field(description="Where the definition comes from.")
     named: bool = Field(
         default=False,
-        description="A named programme, scheme or service ('Staying Close'): a report that never names it does not "
-        "report on it, so a question naming it is not answered from that report's nearby paragraphs.",
+        description="A named programme, scheme or service ('Staying Close'), or a topic reports always name when they "
+        "cover it ('young carers', 'private fostering'): a report that never names it does not report on it, so a "
+        "question naming it is not answered from that report's nearby paragraphs.",
     )
 
 

@@ -78,6 +78,20 @@ class AnswerSettings(BaseModel):
         "its cross-encoder score is at least this, though under min_paragraph_score (0.05 is a logit of -2.9; "
         "1 turns it off).",
     )
+    distinct_min_logit: float = Field(
+        default=-5.0,
+        ge=-20.0,
+        le=20.0,
+        description="A paragraph the cross-encoder ranks first by at least distinct_gap_logit over every other "
+        "paragraph is answered from when its logit is at least this, though under min_paragraph_score.",
+    )
+    distinct_gap_logit: float = Field(
+        default=2.5,
+        ge=0.0,
+        le=40.0,
+        description="How far the cross-encoder's first paragraph must stand above the next for distinct_min_logit "
+        "(40 turns the rule off).",
+    )
     summary_penalty_logit: float = Field(
         default=1.0,
         ge=0.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from api.answer import check_question, split_sentences
@@ -89,6 +91,26 @@ def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or
     assert not answer_type_missing(role, ["The independent scrutineer, Jane Smith, chairs the partnership."])
     # a question about how much progress asks for no amount
     assert not answer_type_missing("How much progress has been made?", ["Progress has been slow."])
+    investment = "How much additional investment was agreed in the business case?"
+    assert answer_type_missing(investment, ["Alongside securing the business case for additional investment."])
+    fund = "How much have the councillors put into the fund for care leavers?"
+    assert answer_type_missing(fund, ["Elected members have given their annual pay rise to the councillors' fund."])
+    assert not answer_type_missing(fund, ["Elected members have given £20,000 to the councillors' fund."])
+    # the name of a thing: a quoted or capitalised name the question does not use, not a person's
+    called = "What is the children in care council called?"
+    assert not answer_type_missing(called, ["The Children in Care Council, Kickback, is a favourite with children."])
+    assert answer_type_missing(called, ["The children in care council meets monthly."])
+    which = "Which neighbouring council runs the out-of-hours service?"
+    assert answer_type_missing(which, ["The out-of-hours service, managed by a neighbouring authority, responds."])
+    assert not answer_type_missing(which, ["The out-of-hours service is run by Leicestershire County Council."])
+
+
+def test_the_sentence_holding_the_name_asked_for_is_the_one_quoted(engine) -> None:  # type: ignore[no-untyped-def]
+    # the title block's first lines share more words with the question; the lead inspector's line holds the answer
+    answer = engine.ask("Who led the 2023 Ofsted inspection of Peterborough?")
+    assert answer.answerable
+    assert ("peterborough-ilacs-2023", "header") in [(c.document_id, c.paragraph) for c in answer.citations]
+    assert any(s.text.startswith("Lead inspector: Russel Breyer") for s in answer.sentences)
 
 
 def test_a_named_scheme_the_reports_in_scope_never_name_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
@@ -107,6 +129,11 @@ def test_a_named_scheme_the_reports_in_scope_never_name_is_refused(engine) -> No
         index,
         resolve_scope("Is Staying Close available to Peterborough's care leavers?", index, None),
     ) == ["Staying Close"]
+    # a topic reports always name when they cover it counts, in any of its forms ('privately fostered children')
+    carers = "What support does Peterborough give young carers who look after a poorly parent?"
+    assert unmentioned_terms(carers, index, resolve_scope(carers, index, None)) == ["young carers"]
+    fostered = "Are privately fostered children identified in Peterborough?"  # the 2023 report names them
+    assert unmentioned_terms(fostered, index, resolve_scope(fostered, index, None)) == []
     # a general concept is not checked: reports describe kinship care in their own words ('extended families')
     assert (
         unmentioned_terms(
@@ -295,3 +322,31 @@ def test_a_paragraph_all_three_readers_put_first_passes_when_the_cross_encoder_o
     # strong doubt (under the floor): nothing changes however the branches agree
     doubted = hits([0.01, 0.005, 0.001], "reranked")
     assert agreed(doubted, dense, bm25, floor=0.05, passing=0.5) == doubted
+
+
+def test_a_paragraph_the_cross_encoder_ranks_far_above_all_others_passes_though_doubted(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import distinct, logit
+    from indexer.models import Hit
+
+    index = engine.require_index()
+    chunks = [index.chunk_of("peterborough-ilacs-2023", label) for label in ("23", "24", "25")]
+    assert all(chunks)
+
+    def reranked(logits: list[float]) -> list[Hit]:
+        return [
+            Hit(chunk=c, score=1 / (1 + math.exp(-x)), branch="reranked")  # type: ignore[arg-type]
+            for c, x in zip(chunks, logits, strict=True)
+        ]
+
+    apart = reranked([-3.3, -8.2, -9.0])  # the right paragraph doubted, every other one doubted far more
+    lifted = distinct(apart, floor_logit=-5.0, gap_logit=2.5, passing=0.5)
+    assert lifted[0].chunk == chunks[0] and lifted[0].score == 0.5 and lifted[1:] == apart[1:]
+    close = reranked([-2.1, -3.1, -6.0])  # a near miss: the next paragraph is about as doubtful
+    assert distinct(close, floor_logit=-5.0, gap_logit=2.5, passing=0.5) == close
+    far = reranked([-7.0, -12.0, -12.0])  # under the floor however far apart
+    assert distinct(far, floor_logit=-5.0, gap_logit=2.5, passing=0.5) == far
+    assert logit(lifted[0].score) == pytest.approx(0.0)
+    # end to end: the everyday question is answered from the paragraph on children placed at a distance
+    answer = engine.ask("Kids placed far outside the city: does their worker still go and see them?")
+    assert answer.answerable
+    assert [(c.document_id, c.paragraph) for c in answer.citations][0] == ("peterborough-ilacs-2023", "23")

@@ -17,9 +17,14 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u2019", "'")).strip()
 
 
-def test_every_gold_quote_lies_inside_its_paragraph() -> None:
+SEED_DEV_EXTRA = DEFAULT_SET.parent / "dev_extra" / "seed_dev.jsonl"
+
+
+@pytest.mark.parametrize("path", [DEFAULT_SET, SEED_DEV_EXTRA], ids=["questions", "dev_extra-seed"])
+def test_every_gold_quote_lies_inside_its_paragraph(path: Path) -> None:
     reports = {r.document_id: r for r in (parse_report(SEED_INSPECTION), parse_report(SEED_LETTER))}
-    questions = load_questions(DEFAULT_SET)
+    questions = load_questions(path)
+    assert questions
     for q in questions:
         for gold in q.gold:
             paragraph = reports[gold.document_id].paragraph(gold.paragraph)
@@ -35,6 +40,8 @@ def test_set_size_and_coverage() -> None:
     assert {"grade", "finding", "paraphrase", "multi", "cross-report", "list", "unanswerable"} <= set(types)
     splits = Counter(q.split for q in questions)
     assert abs(splits["dev"] - splits["test"]) <= len(questions) * 0.1
+    # the later tuning-only extension is all dev: the held-out test split stays what it was
+    assert {q.split for q in load_questions(SEED_DEV_EXTRA)} == {"dev"}
 
 
 def test_malformed_lines_are_rejected_with_line_numbers(tmp_path: Path) -> None:

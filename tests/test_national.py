@@ -30,6 +30,12 @@ def test_all_english_authorities_with_aliases_are_known() -> None:
         ("How is Bath doing?", ["Bath and North East Somerset"]),
         ("a warm bath and barking dogs", []),  # short names count only when capitalised
         ("Kingston's front door", []),  # Kingston upon Hull or upon Thames: not guessed
+        ("apprenticeships with East Riding council", ["East Riding of Yorkshire"]),  # the part before 'of'
+        ("the east riding of a horse", []),
+        ("Cheshire West's Intervention Hub", ["Cheshire West and Chester"]),  # two capitalised words
+        ("children on Scilly and the Wight ferry", ["Isles of Scilly", "Isle of Wight"]),
+        ("the City of London", ["City of London"]),
+        ("across London", []),  # London is not the City of London
     ],
 )
 def test_the_first_part_of_a_compound_name_names_the_authority(text: str, names: list[str]) -> None:
