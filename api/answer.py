@@ -855,6 +855,11 @@ _DATEISH = re.compile(
     r"\b(19|20)\d\d\b|\b(January|February|March|April|May|June|July|August|September|October"
     r"|November|December)\b"
 )
+_DURATION = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|ten|twelve|twenty|thirty)\s+(?:working\s+)?"
+    r"(?:days?|weeks?|months?|hours?|years?)\b|\bwithin (?:a|one|the same) (?:day|week|month)\b|\bsame day\b",
+    re.I,
+)
 # (what the question asks for, what a paragraph must contain to answer it, given the question)
 _MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s?(?:pounds|million|billion|m|k)\b", re.I)
 _ROLE = (
@@ -884,7 +889,8 @@ def _has_proper_name(text: str, question: str) -> bool:
 _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str, str], bool]]] = [
     (  # an amount of money: 'up to age 25' is a number, not what the birthday payment is worth
         re.compile(
-            r"\bhow much (?:\w+ )?(?:money|funding|investment|spending|cash)\b|\bhow much (?:is|are|do|does|did|was|were|has|have|had)\b.*"
+            r"\bhow much (?:\w+ )?(?:money|funding|investment|spending|cash)\b"
+            r"|\bhow much (?:is|are|do|does|did|was|were|has|have|had)\b.*"
             r"\b(?:payments?|allowances?|grants?|funds?|funding|budgets?|costs?|money|pay|paid|worth|bursar(?:y|ies)"
             r"|fees?|investment|invested|spen[dt]|put into|given|raised)\b",
             re.I,
@@ -915,6 +921,14 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str, str], bool]]] = [
             re.I,
         ),
         _has_proper_name,
+    ),
+    (  # a duration: 'What timescale does it set for pathway plans?' is not answered by 'plans are updated'
+        re.compile(
+            r"\bwhat (?:is the )?timescales?\b|\bhow many (?:working )?(?:days|weeks|months|hours)\b"
+            r"|\bhow long (?:does|do|did|will|should) .*\btake\b",
+            re.I,
+        ),
+        lambda t, q: bool(_DURATION.search(t)),
     ),
     (
         re.compile(

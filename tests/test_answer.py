@@ -100,6 +100,9 @@ def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or
     called = "What is the children in care council called?"
     assert not answer_type_missing(called, ["The Children in Care Council, Kickback, is a favourite with children."])
     assert answer_type_missing(called, ["The children in care council meets monthly."])
+    timescale = "What timescale does Peterborough set for completing a care leaver's pathway plan?"
+    assert answer_type_missing(timescale, ["Pathway plans are not always updated when circumstances change."])
+    assert not answer_type_missing(timescale, ["Pathway plans are completed within 20 working days."])
     which = "Which neighbouring council runs the out-of-hours service?"
     assert answer_type_missing(which, ["The out-of-hours service, managed by a neighbouring authority, responds."])
     assert not answer_type_missing(which, ["The out-of-hours service is run by Leicestershire County Council."])
