@@ -1090,9 +1090,14 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
 
 
 _NAMES_TIME = re.compile(
-    r"\b(?:19|20)\d\d\b|\b(?:last|latest|previous|recent|earlier|first|next|current|now|currently|today)\b"
+    r"\b(?:19|20)\d\d\b|\b(?:last|latest|previous|recent|earlier|first|next)\b"
     r"|monitoring (?:visit|letter)|focused visit|\binspection\b",
     re.I,
+)
+# 'Does the Isle of Wight still share its leadership?': the question asks for the position now, so only each
+# authority's newest cited report is the answer and older ones are history, however well they score
+_NOW = re.compile(
+    r"\b(?:still|now|currently|current|nowadays|these days|today|any ?more|at present|at the moment)\b", re.I
 )
 
 
@@ -1122,7 +1127,7 @@ def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
     updates them where it speaks to the question. So an older cited report is history when a newer cited
     inspection exists, or when a newer cited report speaks to the question at least as well (its best
     paragraph scores as high). An inspection that answers better than a later visit on another subject stays
-    the current position.
+    the current position, unless the question asks how things are now ('still', 'currently').
     """
     if _NAMES_TIME.search(question) or _COMPARATIVE.search(question):
         return set()
@@ -1130,10 +1135,11 @@ def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
     for hit in chosen:
         best[hit.chunk.document_id] = max(best.get(hit.chunk.document_id, 0.0), hit.score)
     cited = [index.reports[doc] for doc in best]
+    now = bool(_NOW.search(question))
     earlier: set[str] = set()
     for report in cited:
         newer = [r for r in cited if r.local_authority == report.local_authority and r.ends > report.ends]
-        if any(r.kind == "inspection" or best[r.document_id] >= best[report.document_id] for r in newer):
+        if any(now or r.kind == "inspection" or best[r.document_id] >= best[report.document_id] for r in newer):
             earlier.add(report.document_id)
     return earlier
 

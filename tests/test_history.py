@@ -122,6 +122,10 @@ def test_an_inspection_stays_current_until_the_next_unless_a_later_visit_answers
     }
     # a question naming a time has no history
     assert earlier_reports("What did the 2023 inspection say about supervision?", hits(0.9), index) == set()
+    # a question asking how things are now: only the newest cited report is the answer, however well others score
+    newest = max(reports, key=lambda r: r.ends)
+    still = "Is supervision still irregular?"
+    assert earlier_reports(still, hits(0.95), index) == {r.document_id for r in reports} - {newest.document_id}
 
 
 def test_streamed_sentences_carry_the_history_flag(history_server: str) -> None:
