@@ -744,6 +744,11 @@ def agreed(ranked: list[Hit], dense: list[Hit], sparse: list[Hit], floor: float,
         return ranked
     if not ranked[0].chunk.key == dense[0].chunk.key == sparse[0].chunk.key:
         return ranked
+    return _lift_first(ranked, passing)
+
+
+def _lift_first(ranked: list[Hit], passing: float) -> list[Hit]:
+    """Return the ranking with its first paragraph at the `passing` score and the rest as they were."""
     return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
 
 
@@ -756,13 +761,11 @@ def distinct(ranked: list[Hit], floor_logit: float, gap_logit: float, passing: f
     distance), but it doubts every other one far more (-8.2); a near miss in the reports' own words leaves several
     paragraphs about as doubtful as each other. Only that one paragraph passes; the rest keep their scores.
     """
-    if not ranked or logit(ranked[0].score) < floor_logit:
+    if not ranked:
         return ranked
-    top = ranked[0].chunk.key
+    best, top = logit(ranked[0].score), ranked[0].chunk.key
     runner_up = max((logit(h.score) for h in ranked[1:] if h.chunk.key != top), default=-math.inf)
-    if logit(ranked[0].score) - runner_up < gap_logit:
-        return ranked
-    return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
+    return _lift_first(ranked, passing) if best >= floor_logit and best - runner_up >= gap_logit else ranked
 
 
 def without_frame(question: str) -> str:
@@ -1135,11 +1138,13 @@ def earlier_reports(question: str, chosen: list[Hit], index: Index) -> set[str]:
     for hit in chosen:
         best[hit.chunk.document_id] = max(best.get(hit.chunk.document_id, 0.0), hit.score)
     cited = [index.reports[doc] for doc in best]
-    now = bool(_NOW.search(question))
+    now = bool(_NOW.search(question))  # asked how things are now: any newer cited report supersedes
     earlier: set[str] = set()
     for report in cited:
         newer = [r for r in cited if r.local_authority == report.local_authority and r.ends > report.ends]
-        if any(now or r.kind == "inspection" or best[r.document_id] >= best[report.document_id] for r in newer):
+        if newer and (
+            now or any(r.kind == "inspection" or best[r.document_id] >= best[report.document_id] for r in newer)
+        ):
             earlier.add(report.document_id)
     return earlier
 
