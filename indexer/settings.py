@@ -42,6 +42,19 @@ class RetrievalSettings(BaseModel):
     rerank_candidates: int = Field(
         default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
     )
+    rerank_first: int = Field(
+        default=4,
+        ge=0,
+        le=50,
+        description="Fused candidates the cross-encoder reads first; it reads the rest of rerank_candidates only "
+        "when none of these scores rerank_enough_logit (0 or >= rerank_candidates: read all at once).",
+    )
+    rerank_enough_logit: float = Field(
+        default=4.0,
+        ge=-20.0,
+        le=40.0,
+        description="Cross-encoder logit at which the best of the first candidates ends the reading (40: never).",
+    )
     rerank_workers: int = Field(
         default=0,
         ge=0,

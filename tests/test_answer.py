@@ -353,3 +353,23 @@ def test_a_paragraph_the_cross_encoder_ranks_far_above_all_others_passes_though_
     answer = engine.ask("Kids placed far outside the city: does their worker still go and see them?")
     assert answer.answerable
     assert [(c.document_id, c.paragraph) for c in answer.citations][0] == ("peterborough-ilacs-2023", "23")
+
+
+def test_the_cross_encoder_reads_the_rest_of_the_candidates_only_when_the_first_ones_are_not_clear(engine) -> None:  # type: ignore[no-untyped-def]
+    from api.answer import logit, rerank, rerank_cascade
+    from indexer.store import fuse
+
+    index = engine.require_index()
+    question = "How well are care leavers supported by their personal advisers?"
+    dense, bm25 = index.search_branches(question, engine.embedder.embed_query(question), k=30)
+    fused = fuse([dense, bm25])
+    full = rerank(question, fused, index, engine.reranker, 8)
+    # the first four hold a clear answer: the reading stops there, with the same scores for those four
+    head = rerank(question, fused, index, engine.reranker, 4)
+    assert logit(head[0].score) >= 4.0
+    assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=4.0) == head
+    # a bar the first four do not reach: all eight are read, exactly as in one reading
+    bar = logit(head[0].score) + 0.1
+    assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=bar) == full
+    # off (first >= n): one reading
+    assert rerank_cascade(question, fused, index, engine.reranker, 8, 8, enough_logit=4.0) == full
