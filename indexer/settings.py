@@ -43,11 +43,12 @@ class RetrievalSettings(BaseModel):
         default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
     )
     rerank_first: int = Field(
-        default=4,
+        default=0,
         ge=0,
         le=50,
         description="Fused candidates the cross-encoder reads first; it reads the rest of rerank_candidates only "
-        "when none of these scores rerank_enough_logit (0 or >= rerank_candidates: read all at once).",
+        "when none of these scores rerank_enough_logit (0, the default, or >= rerank_candidates: read all at "
+        "once). 4 is about 30% faster at p50 and less accurate: see the README.",
     )
     rerank_enough_logit: float = Field(
         default=4.0,
