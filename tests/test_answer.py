@@ -371,5 +371,6 @@ def test_the_cross_encoder_reads_the_rest_of_the_candidates_only_when_the_first_
     # a bar the first four do not reach: all eight are read, exactly as in one reading
     bar = logit(head[0].score) + 0.1
     assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=bar) == full
-    # off (first >= n): one reading
+    # off (first 0, the default, or first >= n): one reading
+    assert rerank_cascade(question, fused, index, engine.reranker, 8, 0, enough_logit=4.0) == full
     assert rerank_cascade(question, fused, index, engine.reranker, 8, 8, enough_logit=4.0) == full
