@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from api.citations import verify_citations
-from api.followup import resolve_followup
+from api.followup import Resolved, resolve_followup
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
 from indexer.glossary import Term, expand_query, in_report_words, load_glossary, matched_terms
@@ -658,6 +658,45 @@ def pick_sentences(question: str, paragraph: Paragraph, limit: int) -> list[str]
     return [s for _, _, s in sorted(best, key=lambda x: x[1])]
 
 
+def question_scope(
+    asked: str, index: Index, filters: Filters | None, history: list[Turn] | None
+) -> tuple[Resolved, Scope]:
+    """Return the question resolved against the conversation and the reports it is about (authority, report,
+    filters). An empty `document_ids` in the scope's filters means no indexed report is in scope."""
+    resolved = resolve_followup(asked, history or [])
+    scope = resolve_scope(resolved.question, index, validate_filters(filters, index))
+    if resolved.authority and scope.filters.document_ids != []:
+        scope = carry_authority(scope, resolved.authority, index)
+    return resolved, scope
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """What the first stage found for a question: its query forms, vector, both branches and their fusion."""
+
+    reworded: str  # the question in the reports' words
+    expanded: str  # the query both branches read: glossary expansions, then the reworded question
+    vector: np.ndarray[Any, Any]
+    dense: list[Hit]
+    sparse: list[Hit]
+    fused: list[Hit]  # best first: the cross-encoder reads the first rerank_candidates of these
+    embed_ms: float
+
+
+def first_stage(q: str, index: Index, embedder: Embedder, settings: Settings, scope: Scope) -> FirstStage:
+    """Return the dense and BM25 top-k of a (resolved) question under its scope's filters, and their fusion."""
+    reworded = in_report_words(q) if settings.retrieval.report_words else q
+    expanded = expand_query(q) if settings.retrieval.expand_glossary else q
+    if reworded != q:
+        expanded = f"{expanded} [{reworded}]"
+    t = time.perf_counter()
+    vector = embedder.embed_query(expanded)
+    embed_ms = _ms(t)
+    dense, sparse = index.search_branches(expanded, vector, k=settings.retrieval.top_k, filters=scope.filters)
+    fused = fuse([dense, sparse], settings.retrieval.rrf_k)
+    return FirstStage(reworded, expanded, vector, dense, sparse, fused, embed_ms)
+
+
 def answer_question(
     question: str,
     index: Index,
@@ -672,11 +711,8 @@ def answer_question(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     asked = check_question(question, settings.api.max_question_chars)
-    resolved = resolve_followup(asked, history or [])
+    resolved, scope = question_scope(asked, index, filters, history)
     q = resolved.question  # the follow-up asked in context; the answer still quotes the user's own words
-    scope = resolve_scope(q, index, validate_filters(filters, index))
-    if resolved.authority and scope.filters.document_ids != []:
-        scope = carry_authority(scope, resolved.authority, index)
     if scope.filters.document_ids == []:
         text = load("out_of_scope").format(what=scope.note or "the question", indexed=describe_indexed(index))
         return Answer(
@@ -695,22 +731,17 @@ def answer_question(
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
         return checked.model_copy(update={"question": asked, "timings_ms": {"total": _ms(t0)}})
 
-    reworded = in_report_words(q) if settings.retrieval.report_words else q
-    expanded = expand_query(q) if settings.retrieval.expand_glossary else q
-    if reworded != q:
-        expanded = f"{expanded} [{reworded}]"
     t = time.perf_counter()
-    vector = embedder.embed_query(expanded)
-    timings["embed"] = _ms(t)
-    t = time.perf_counter()
-    dense, sparse = index.search_branches(expanded, vector, k=settings.retrieval.top_k, filters=scope.filters)
-    fused = fuse([dense, sparse], settings.retrieval.rrf_k)
+    stage = first_stage(q, index, embedder, settings, scope)
+    reworded, expanded, vector = stage.reworded, stage.expanded, stage.vector
+    dense, sparse, fused = stage.dense, stage.sparse, stage.fused
+    timings["embed"] = stage.embed_ms
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     carried: list[Hit] = []
     if n > 0 and reranker is not None:  # extra candidates are for the cross-encoder to judge, never unjudged
         carried = carried_hits(resolved.carried, index, scope.filters, fused)
         carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
-    timings["retrieve"] = _ms(t)
+    timings["retrieve"] = _ms(t) - stage.embed_ms
     t = time.perf_counter()
     first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, reworded)
     ranked = rerank_cascade(
@@ -1009,8 +1040,8 @@ def unknown_acronyms(question: str, index: Index) -> list[str]:
 _NAME_WORD = re.compile(r"(?<![.?!:]\s)(?<!^)(?<!&)\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)*|[A-Z][A-Z0-9]{1,6})\b")
 _NOT_A_NAME = frozenset(
     "January February March April May June July August September October November December Monday Tuesday "
-    "Wednesday Thursday Friday Saturday Sunday Ofsted England English UK I".split()
-)
+    "Wednesday Thursday Friday Saturday Sunday Ofsted England English UK I OK".split()
+)  # 'OK' as in 'without mum and dad's OK': a word, not a service's name (unknown_acronyms skips it too)
 
 
 def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:

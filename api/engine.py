@@ -6,11 +6,11 @@ import logging
 import threading
 from pathlib import Path
 
-from api.answer import answer_question
+from api.answer import answer_question, check_question, first_stage, question_scope
 from api.findings import FindingsRequest, find_findings
 from indexer.embed import Embedder, Reranker
 from indexer.errors import IndexNotFoundError
-from indexer.models import Answer, Findings, Turn
+from indexer.models import Answer, Findings, Hit, Turn
 from indexer.settings import Settings
 from indexer.store import BuildResult, Filters, Index, build_index
 
@@ -93,6 +93,16 @@ class Engine:
             history=history,
             rerank_candidates=rerank_candidates,
         )
+
+    def candidates(self, question: str, filters: Filters | None = None, history: list[Turn] | None = None) -> list[Hit]:
+        """Return the first stage's fused candidates for a question, best first: the list the cross-encoder reads
+        its first `rerank_candidates` from (empty when no indexed report is in the question's scope)."""
+        index = self.require_index()
+        asked = check_question(question, self.settings.api.max_question_chars)
+        resolved, scope = question_scope(asked, index, filters, history)
+        if scope.filters.document_ids == []:
+            return []
+        return first_stage(resolved.question, index, self.embedder, self.settings, scope).fused
 
     def findings(self, request: FindingsRequest) -> Findings:
         """Return what the reports say about a topic, grouped by authority and report."""

@@ -65,6 +65,46 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         typer.echo(table)
 
+    @app.command("eval-ceiling")
+    def eval_ceiling_command(
+        sets: Annotated[
+            list[Path] | None, typer.Option("--set", help="Question file(s), JSONL (default: ours).")
+        ] = None,
+        index: Annotated[Path | None, typer.Option("--index", help="Index directory (default: data/index).")] = None,
+        split: Annotated[str, typer.Option(help="dev, test or all.")] = "all",
+        out: Annotated[Path, typer.Option(help="Folder for ceiling.json and ceiling.md.")] = Path("eval/out"),
+    ) -> None:
+        """The best hit rate any reranker could reach reading 4, 8, 12, 16 or 30 first-stage candidates."""
+        from api.cli import _settings
+        from api.engine import Engine
+        from eval.ceiling import ceiling_rows, markdown, rows_as_dicts, summary
+        from eval.dataset import DEFAULT_SET, load_questions
+
+        if split not in {"dev", "test", "all"}:
+            typer.echo(f"error: --split must be dev, test or all, not {split!r}", err=True)
+            raise typer.Exit(2)
+        try:
+            engine = Engine(_settings(index))
+            idx = engine.load(build_default=False)
+            questions = [q for path in sets or [DEFAULT_SET] for q in load_questions(path)]
+            questions = [q for q in questions if split == "all" or q.split == split]
+            rows = ceiling_rows(
+                questions,
+                lambda q, history: engine.ask(q, history=history),
+                lambda q, history: engine.candidates(q, history=history),
+                idx.resolve_id,
+            )
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        splits = sorted({r.split for r in rows})
+        by_split = {s: summary([r for r in rows if r.split == s]) for s in splits} | {"all": summary(rows)}
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "ceiling.json").write_text(json.dumps({"summary": by_split, "rows": rows_as_dicts(rows)}, indent=2))
+        table = markdown(by_split)
+        (out / "ceiling.md").write_text(table)
+        typer.echo(table)
+
     @app.command("eval-findings")
     def eval_findings_command(
         index: Annotated[Path | None, typer.Option("--index", help="Index with the gold's reports.")] = None,

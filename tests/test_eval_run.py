@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from api.engine import Engine
 from eval.dataset import DEFAULT_SET
 from eval.report import evaluate
 
@@ -61,3 +62,55 @@ def test_authority_checks_count_wrong_authority_and_stale_citations() -> None:
     assert as_history.precision == 1 / 2 and as_history.precision_with_history == 1 / 3
     checks = authority_checks([as_history], [q], reports)
     assert checks["stale"] == 0 and checks["older_shown_as_history"] == 1 and checks["citations_checked"] == 3
+
+
+def test_ceiling_counts_direct_answers_as_answered_and_the_rest_by_gold_rank() -> None:
+    from eval.ceiling import CeilingRow, ceiling, gold_rank, summary
+
+    assert gold_rank([("r", "1"), ("r", "2"), ("s", "2")], {("s", "2"), ("r", "2")}) == 1
+    assert gold_rank([("r", "1")], {("r", "9")}) is None
+    rows = [
+        CeilingRow("a", "test", direct=True, hit=1.0, gold_rank=None),  # a grade read from the table
+        CeilingRow("b", "test", direct=True, hit=0.0, gold_rank=None),  # refused before retrieval
+        CeilingRow("c", "test", direct=False, hit=0.0, gold_rank=3),
+        CeilingRow("d", "test", direct=False, hit=1.0, gold_rank=9),
+        CeilingRow("e", "test", direct=False, hit=0.0, gold_rank=None),
+    ]
+    assert [ceiling(rows, d) for d in (3, 4, 9, 10, 30)] == [0.2, 0.4, 0.4, 0.6, 0.6]
+    figures = summary(rows, depths=(4, 10))
+    assert figures["answered_without_reranker"] == 2 and figures["of_which_hit"] == 1
+    assert figures["hit_rate"] == 0.4 and figures["ceiling"] == {"4": 0.4, "10": 0.6}
+
+
+def test_ceiling_rows_read_the_first_stage_the_answer_was_reranked_from(engine: Engine) -> None:
+    from eval.ceiling import ceiling_rows
+    from eval.dataset import Question
+
+    def question(id_: str, text: str, gold: list[tuple[str, str, str]]) -> Question:
+        return Question.model_validate(
+            {
+                "id": id_,
+                "type": "finding",
+                "split": "dev",
+                "question": text,
+                "answerable": True,
+                "gold": [{"document_id": d, "paragraph": p, "quote": q} for d, p, q in gold],
+            }
+        )
+
+    grade = question("g", "How were care leavers judged in 2023?", [("peterborough-ilacs-2023", "judgements", "care")])
+    finding = question(
+        "f", "Has rising demand stretched current service capacity?", [("peterborough-ilacs-2023", "11", "capacity")]
+    )
+    candidates = engine.candidates(finding.question)
+    keys = [h.chunk.key for h in candidates]
+    assert len(keys) == len(set(keys)) >= 8  # both branches' top 30, fused without duplicates
+    rows = ceiling_rows(
+        [grade, finding],
+        lambda q, history: engine.ask(q, history=history),
+        lambda q, history: engine.candidates(q, history=history),
+        engine.require_index().resolve_id,
+    )
+    assert rows[0].direct and rows[0].hit == 1.0 and rows[0].gold_rank is None
+    assert not rows[1].direct and rows[1].gold_rank == keys.index(("peterborough-ilacs-2023", "11"))
+    assert engine.candidates("How is Camden doing for care leavers?") == []  # no indexed report in scope
