@@ -79,6 +79,7 @@ def register(app: typer.Typer) -> None:
         from api.engine import Engine
         from eval.ceiling import ceiling_rows, markdown, rows_as_dicts, summary
         from eval.dataset import DEFAULT_SET, load_questions
+        from eval.report import select
 
         if split not in {"dev", "test", "all"}:
             typer.echo(f"error: --split must be dev, test or all, not {split!r}", err=True)
@@ -87,9 +88,8 @@ def register(app: typer.Typer) -> None:
             engine = Engine(_settings(index))
             idx = engine.load(build_default=False)
             questions = [q for path in sets or [DEFAULT_SET] for q in load_questions(path)]
-            questions = [q for q in questions if split == "all" or q.split == split]
             rows = ceiling_rows(
-                questions,
+                select(questions, split),
                 lambda q, history: engine.ask(q, history=history),
                 lambda q, history: engine.candidates(q, history=history),
                 idx.resolve_id,
