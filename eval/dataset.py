@@ -23,11 +23,16 @@ class Gold(BaseModel):
 
 
 class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(min_length=1)
     type: str = Field(min_length=1, description="grade, finding, paraphrase, multi, cross-report, list, unanswerable…")
     split: Literal["dev", "test"]
+    wording: Literal["everyday", "report", "unmarked"] = Field(
+        default="unmarked",
+        alias="register",
+        description="everyday: worded as practitioners talk, sharing few words with the report; report: its terms.",
+    )
     question: str = Field(min_length=1)
     history: list[Turn] = Field(default_factory=list)
     answerable: bool

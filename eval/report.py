@@ -38,9 +38,26 @@ def git_commit() -> str:
         return "unknown"
 
 
+SPLITS = ("dev", "test")
+
+
 def select(questions: list[Question], split: str) -> list[Question]:
-    """Return the questions of one split ('all' keeps every one)."""
-    return questions if split == "all" else [q for q in questions if q.split == split]
+    """Return the questions of one split, dev or test; anything else is refused (the test split stays sealed)."""
+    if split not in SPLITS:
+        raise DatasetError(f"--split must be dev or test, not {split!r}. Tune on dev; run test once, explicitly.")
+    return [q for q in questions if q.split == split]
+
+
+def seal(result: dict[str, Any]) -> dict[str, Any]:
+    """Return a test-split result with aggregates only: no per-question rows, no question ids anywhere."""
+    summary = {
+        name: {
+            **{k: v for k, v in s.items() if k != "authority_checks"},
+            "authority_checks": {k: v for k, v in s["authority_checks"].items() if not k.endswith("_questions")},
+        }
+        for name, s in result["summary"].items()
+    }
+    return {**result, "summary": summary, "records": [], "sealed": "test split: aggregate figures only"}
 
 
 def _cell(fig: dict[str, Any]) -> str:
@@ -99,7 +116,7 @@ def evaluate(
     sets: list[Path],
     index: Path | None = None,
     url: str | None = None,
-    split: str = "all",
+    split: str = "dev",
     out: Path = Path("eval/out"),
     systems: list[str] | None = None,
     plots: bool = True,
@@ -152,6 +169,7 @@ def evaluate(
             "all": summarise(mine),
             "by_split": summarise_by(mine, "split"),
             "by_type": summarise_by(mine, "type"),
+            "by_register": summarise_by(mine, "register"),
             "authority_checks": authority_checks(
                 mine, [q.model_copy(update={"gold": _canonical(q, aliases)}) for q in questions], meta
             ),
@@ -176,6 +194,8 @@ def evaluate(
         "summary": summary,
         "records": records_as_dicts(records),
     }
+    if split == "test":
+        result = seal(result)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=str))
     md = [
@@ -185,12 +205,13 @@ def evaluate(
         f"`{split}`. Each cell: value [95% bootstrap CI] (n questions).",
         "",
     ]
-    for part in ("test", "dev"):
-        rows = {n: s["by_split"][part] for n, s in summary.items() if part in s["by_split"]}
-        if rows:
-            md += [f"## Systems on the {part} split", "", markdown_table(rows, "system"), ""]
+    rows = {n: s["all"] for n, s in summary.items()}
+    md += [f"## Systems on the {split} split", "", markdown_table(rows, "system"), ""]
     for name, s in summary.items():
         md += [f"## {name} by question type", "", markdown_table(s["by_type"], "type"), ""]
+        md += [f"## {name} by register", "", markdown_table(s["by_register"], "register"), ""]
+        if split == "test":
+            continue  # question ids are per-question output: the test split reports aggregates only
         checks = s["authority_checks"]
         md += [
             f"{name}: of {checks['citations_checked']} citations on answerable questions, "
@@ -202,7 +223,7 @@ def evaluate(
             "",
         ]
     (out / "report.md").write_text("\n".join(md))
-    if plots:
+    if plots and split != "test":
         draw_plots(records, list(chosen), out)
     return result
 

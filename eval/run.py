@@ -34,6 +34,7 @@ class Record:
     split: str
     system: str
     answerable: bool
+    register: str
     refused: bool
     hit: float | None
     recall: float | None
@@ -66,6 +67,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         split=question.split,
         system=system,
         answerable=question.answerable,
+        register=question.wording,
         refused=refused,
         hit=(hit(cited, gold) if answered else 0.0) if question.answerable else None,
         recall=(recall(cited, gold) if answered else 0.0) if question.answerable else None,

@@ -114,3 +114,27 @@ def test_ceiling_rows_read_the_first_stage_the_answer_was_reranked_from(engine: 
     assert rows[0].direct and rows[0].hit == 1.0 and rows[0].gold_rank is None
     assert not rows[1].direct and rows[1].gold_rank == keys.index(("peterborough-ilacs-2023", "11"))
     assert engine.candidates("How is Camden doing for care leavers?") == []  # no indexed report in scope
+
+
+def test_test_split_reports_aggregates_only(live_server: str, tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in DEFAULT_SET.read_text().splitlines()]
+    sealed = [{**q, "split": "test"} for q in lines if q["id"] in {"q001", "q126"}]
+    mine = tmp_path / "sealed.jsonl"
+    mine.write_text("\n".join(json.dumps(q) for q in sealed) + "\n")
+    out = tmp_path / "out"
+    result = evaluate([mine], url=live_server, split="test", out=out, plots=False)
+    assert result["records"] == [] and result["summary"]["ofsted-qa"]["all"]["questions"] == 2
+    written = (out / "results.json").read_text() + (out / "report.md").read_text()
+    assert "q001" not in written and "q126" not in written
+    assert not (out / "metrics.png").exists()
+
+
+def test_eval_refuses_a_split_other_than_dev_or_test() -> None:
+    import pytest
+
+    from eval.dataset import DatasetError, load_questions
+    from eval.report import select
+
+    with pytest.raises(DatasetError, match="--split must be dev or test, not 'all'"):
+        select(load_questions(DEFAULT_SET), "all")
+    assert select(load_questions(DEFAULT_SET), "test") == []
