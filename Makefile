@@ -3,9 +3,10 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+CORPUS ?= ../shared/corpus
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint bench eval image image-base image-test clean
+.PHONY: install serve test lint bench eval train image image-base image-test clean
 
 install: $(STAMP)
 
@@ -27,7 +28,12 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/mypy api indexer eval prompts
+	$(BIN)/ruff check . && $(BIN)/mypy api indexer eval prompts training
+
+# Fine-tune the cross-encoder and fit the answer-or-refuse decision (models/reranker-ofsted); about 35 min on 2 cores
+train: install
+	test -f data/national/CURRENT || $(BIN)/ofsted-qa index $(CORPUS) --index data/national
+	$(BIN)/python -m training.train --index data/national
 
 bench: install
 	$(BIN)/ofsted-qa bench

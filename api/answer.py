@@ -21,10 +21,31 @@ import numpy as np
 
 from api.citations import verify_citations
 from api.followup import Resolved, resolve_followup
+from api.judge import decide, load_judge
+from api.understand import (
+    asks_for_grade,
+    event_dates,
+    outside_remit,
+    referenced_reports,
+    report_references,
+    reports_since,
+    ungraded_only,
+)
 from indexer.authorities import find_authorities, same_authority
 from indexer.errors import NotFoundError, QuestionError
 from indexer.glossary import Term, expand_query, in_report_words, load_glossary, matched_terms
-from indexer.models import Answer, Citation, Hit, Paragraph, Report, Sentence, Turn, join_sentences, separate_earlier
+from indexer.models import (
+    Answer,
+    Citation,
+    Hit,
+    Paragraph,
+    Report,
+    Sentence,
+    TraceStep,
+    Turn,
+    join_sentences,
+    separate_earlier,
+)
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.settings import Settings
 from indexer.store import Filters, Index, fuse, plain_words_of, tokenize
@@ -145,13 +166,6 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-_NAMED_REPORT = re.compile(
-    r"\b(?:(20[0-3]\d) (inspection|monitoring visit|focused visit)|(inspection|monitoring visit|focused visit)"
-    r" (?:in|of) (?:[A-Z][a-z]+ )?(20[0-3]\d))\b",
-    re.I,
-)
-
-
 _COMPARATIVE = re.compile(
     r"\b(?:better|worse|than (?:in|at|before)|since|compared?|changed?|improved?|progress(?:ed)? since)\b", re.I
 )
@@ -163,28 +177,6 @@ def _dates(report: Report) -> list[dt.date]:
 
 def _years(report: Report) -> set[int]:
     return {d.year for d in _dates(report)}
-
-
-def _months(report: Report) -> set[tuple[int, int]]:
-    return {(d.year, d.month) for d in _dates(report)}
-
-
-_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-# 'the focused visit published in January 2023', 'the November 2022 visit': a month names one report of a year
-_MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(20[0-3]\d)\b", re.I)
 
 
 KINDS = ("inspection", "monitoring visit", "focused visit")
@@ -203,9 +195,6 @@ def is_summary(index: Index, key: tuple[str, str]) -> bool:
     if label.startswith("p") and index.reports[document_id].kind == "inspection":
         return True
     return bool(_SUMMARY_SECTION.match(index.paragraphs[key].section))
-
-
-SECOND_READING = 4  # candidates the second reading re-scores: the first reading's best
 
 
 def validate_filters(filters: Filters | None, index: Index) -> Filters | None:
@@ -238,34 +227,35 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
     """
     base = filters or Filters()
     reports = [index.reports[d] for d in index.allowed_documents(base)]
-    for m in _NAMED_REPORT.finditer(question):
-        year = int(m.group(1) or m.group(4))
-        kind = (m.group(2) or m.group(3)).lower()
-        if not any(r.kind == kind and year in _years(r) for r in reports):
-            return Scope(base.model_copy(update={"document_ids": []}), note=f"the {year} {kind}")
     chosen = reports
-    if base.kind is None and not _COMPARATIVE.search(question):
+    named = find_authorities(question)
+    if named:
+        chosen = [r for r in chosen if any(same_authority(r.local_authority, la) for la in named)]
+        if not chosen:
+            return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
+    references = report_references(question)
+    if references:  # 'the 2025 focused visit' selects that report; 'since the 2019 inspection', the ones after
+        picked: list[Report] = []
+        for ref in references:
+            found = reports_since(ref, chosen) if ref.since else referenced_reports(ref, chosen)
+            if not found:
+                return Scope(base.model_copy(update={"document_ids": []}), note=f"the {ref.year} {ref.kind}")
+            picked += [r for r in found if r not in picked]
+        chosen = picked
+    elif base.kind is None and not _COMPARATIVE.search(question):
         kinds = {kind for kind, pattern in _KIND_WORDS if pattern.search(question)}
         if re.search(r"\b(visit|letter)\b", question, re.I) and not kinds & {"monitoring visit", "focused visit"}:
             kinds |= {"monitoring visit", "focused visit"}
         same = [r for r in chosen if r.kind in kinds]
         if same and len(kinds) < len(_KIND_WORDS):
             chosen = same
-    years = {int(y) for y in re.findall(r"\b(20[0-3]\d)\b", question)}
     relative = _RELATIVE_REPORT.search(question)
+    # a date that names no report dates an event: it prefers that year's reports and never empties the scope
+    years = {d.year for d in event_dates(question)} if not references else set()
     if relative:  # 'the inspection before the 2025 one' is not about 2025
         years.discard(int(relative.group(3)))
     if years and chosen and not _COMPARATIVE.search(question):  # 'better than in 2023?' needs both reports
         chosen = [r for r in chosen if years & _years(r)] or chosen
-        months = {(int(y), _MONTHS.index(m.lower()) + 1) for m, y in _MONTH_YEAR.findall(question)}
-        if months:
-            chosen = [r for r in chosen if months & _months(r)] or chosen
-    named = find_authorities(question)
-    if named:
-        covered = [r for r in chosen if any(same_authority(r.local_authority, la) for la in named)]
-        if not covered:
-            return Scope(base.model_copy(update={"document_ids": []}), note=" or ".join(la.name for la in named))
-        chosen = covered
     if relative:
         kind, direction, year = relative.group(1).lower(), relative.group(2).lower(), int(relative.group(3))
         picked = relative_reports(chosen, kind, direction, year)
@@ -473,6 +463,16 @@ def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | 
     citation = make_citation(index, table, 1.0)
     sentences = [grade_sentence(report, a, report.judgements[a]) for a in wanted]
     return cited_answer(question, sentences, [citation])
+
+
+def no_grades_answer(reports: list[Report], index: Index) -> Answer:
+    """Return the answer to a grade asked of focused or monitoring visits: they give no grades (cites nothing)."""
+    report = _latest(reports)[0]
+    why = "visits report what inspectors found without grading it; only full inspections give judgements"
+    text = load("no_grades").format(report=report_name(report), dates=format_dates(report.inspection_dates), why=why)
+    opening = report.paragraph("p1") or report.paragraphs[0]
+    closest = [make_citation(index, opening, 1.0)]
+    return Answer(answer=text, answerable=False, sentences=[], citations=[], closest=closest)
 
 
 _HISTORY_INTENT = re.compile(
@@ -706,20 +706,47 @@ def answer_question(
     filters: Filters | None = None,
     history: list[Turn] | None = None,
     rerank_candidates: int | None = None,
+    debug: bool = False,
 ) -> Answer:
-    """Return the cited answer to a question, or a refusal with the closest paragraphs."""
+    """Return the cited answer to a question, or a refusal with the closest paragraphs.
+
+    understand and scope (question_scope) → rule answers read from a table (grades, what to improve) →
+    retrieve (first_stage) → rerank → judge (one learned answer-or-refuse decision) → compose → verify.
+    """
+    trace: list[TraceStep] = []
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+
+    def done(answer: Answer) -> Answer:
+        timings["total"] = _ms(t0)
+        return answer.model_copy(update={"question": asked, "timings_ms": timings, "trace": trace if debug else None})
+
     asked = check_question(question, settings.api.max_question_chars)
     resolved, scope = question_scope(asked, index, filters, history)
     q = resolved.question  # the follow-up asked in context; the answer still quotes the user's own words
-    if scope.filters.document_ids == []:
-        text = load("out_of_scope").format(what=scope.note or "the question", indexed=describe_indexed(index))
-        return Answer(
-            question=asked, answer=text, answerable=False, sentences=[], citations=[], timings_ms={"total": _ms(t0)}
+    trace.append(TraceStep(stage="understand", decision=f"asked as: {q}", rule="follow-up" if q != asked else ""))
+    service = outside_remit(q)
+    if service is not None:
+        trace.append(
+            TraceStep(stage="understand", decision="refuse", rule=f"outside children's social care: {service}")
         )
-    if unknown_acronyms(asked, index) or unknown_names(q, index, scope) or unmentioned_terms(q, index, scope):
-        return refusal(asked, [], index, settings).model_copy(update={"timings_ms": {"total": _ms(t0)}})
+        return done(
+            Answer(answer=load("outside_remit").format(service=service), answerable=False, sentences=[], citations=[])
+        )
+    if scope.filters.document_ids == []:
+        trace.append(TraceStep(stage="scope", decision="no indexed report in scope", rule=scope.note))
+        text = load("out_of_scope").format(what=scope.note or "the question", indexed=describe_indexed(index))
+        return done(Answer(answer=text, answerable=False, sentences=[], citations=[]))
+    trace.append(TraceStep(stage="scope", decision=scope.filters.model_dump_json(exclude_none=True)))
+    in_scope = in_scope_reports(index, scope)
+    if asks_for_grade(q) and ungraded_only(in_scope):
+        trace.append(TraceStep(stage="understand", decision="no grades", rule="a grade asked of an ungraded kind"))
+        return done(no_grades_answer(in_scope, index))
+    if settings.answer.term_rules:
+        unknown = unknown_acronyms(asked, index) or unknown_names(q, index, scope) or unmentioned_terms(q, index, scope)
+        if unknown:
+            trace.append(TraceStep(stage="judge", decision="refuse", rule=f"names nothing indexed: {unknown[:3]}"))
+            return done(refusal(asked, [], index, settings))
     direct = (
         compose_grade_list_answer(q, index, scope)
         or compose_grade_history_answer(q, index, scope)
@@ -728,58 +755,70 @@ def answer_question(
         or compose_improve_answer(q, index, scope)
     )
     if direct is not None:
+        trace.append(TraceStep(stage="compose", decision="read from a table", rule="grade or improvement question"))
         checked = verify_citations(direct, index, {(c.document_id, c.paragraph) for c in direct.citations})
-        return checked.model_copy(update={"question": asked, "timings_ms": {"total": _ms(t0)}})
+        return done(checked)
 
     t = time.perf_counter()
     stage = first_stage(q, index, embedder, settings, scope)
-    reworded, expanded, vector = stage.reworded, stage.expanded, stage.vector
-    dense, sparse, fused = stage.dense, stage.sparse, stage.fused
     timings["embed"] = stage.embed_ms
     n = settings.retrieval.rerank_candidates if rerank_candidates is None else rerank_candidates
     carried: list[Hit] = []
     if n > 0 and reranker is not None:  # extra candidates are for the cross-encoder to judge, never unjudged
-        carried = carried_hits(resolved.carried, index, scope.filters, fused)
-        carried += latest_report_hits(q, expanded, vector, fused, index, scope, settings, carried)
+        carried = carried_hits(resolved.carried, index, scope.filters, stage.fused)
+        carried += latest_report_hits(q, stage.expanded, stage.vector, stage.fused, index, scope, settings, carried)
     timings["retrieve"] = _ms(t) - stage.embed_ms
+    trace.append(
+        TraceStep(
+            stage="retrieve",
+            decision=f"{len(stage.fused)} fused candidates, {n + len(carried)} to rerank",
+            scores={f"{h.chunk.document_id}#{h.chunk.paragraph}": round(h.score, 4) for h in stage.fused[:5]},
+        )
+    )
     t = time.perf_counter()
-    first = rerank_query(q, expanded, settings.retrieval.rerank_expanded, reworded)
+    judge_file = reranker.judge_path() if reranker is not None else None
+    # the fine-tuned cross-encoder learnt everyday words: it reads the question as asked
+    reworded = None if judge_file is not None else stage.reworded
+    first = rerank_query(q, stage.expanded, settings.retrieval.rerank_expanded, reworded)
     ranked = rerank_cascade(
         first,
-        carried + fused,
+        carried + stage.fused,
         index,
         reranker,
         n + len(carried),
         settings.retrieval.rerank_first + len(carried) if settings.retrieval.rerank_first else 0,
         settings.retrieval.rerank_enough_logit,
     )
-
-    def doubted(hits: list[Hit]) -> bool:  # the cross-encoder read them and passed none
-        return bool(hits) and hits[0].branch == "reranked" and hits[0].score < settings.answer.min_paragraph_score
-
-    if doubted(ranked):
-        # a second reading before refusing: the same candidates, the question with its glossary terms spelt
-        # out ('S47' -> section 47 enquiry, 'B&Bs' -> bed and breakfast); it reads only the first reading's best
-        # SECOND_READING candidates, and costs time only on the way to a refusal
-        second = without_frame(expand_query(reworded))
-        if settings.retrieval.expand_glossary and second != first:
-            head = ranked[:SECOND_READING]
-            again = rerank(second, head, index, reranker, len(head))
-            if again[0].score >= settings.answer.min_paragraph_score:
-                ranked = again + ranked[SECOND_READING:]
-    cfg = settings.answer
-    if doubted(ranked):
-        ranked = agreed(ranked, dense, sparse, cfg.agreement_min_score, cfg.min_paragraph_score)
-    if doubted(ranked):
-        ranked = distinct(ranked, cfg.distinct_min_logit, cfg.distinct_gap_logit, cfg.min_paragraph_score)
     timings["rerank"] = _ms(t)
+    reranked = n > 0 and reranker is not None
+    if reranked and ranked:
+        logits = [logit(h.score) for h in ranked if h.branch == "reranked"]
+        if judge_file is not None:
+            verdict = decide(load_judge(judge_file), logits, settings.answer.judge_threshold)
+            passed, why = verdict.answer, "learned judge"
+            scores = {"probability": verdict.probability, "threshold": verdict.threshold, **verdict.features}
+        else:
+            passed, why = ranked[0].score >= settings.answer.min_paragraph_score, "stock cross-encoder threshold"
+            scores = {"top_logit": round(max(logits, default=-20.0), 3)}
+        trace.append(TraceStep(stage="judge", decision="answer" if passed else "refuse", rule=why, scores=scores))
+        if not passed:
+            return done(refusal(q, ranked, index, settings))
     retrieved = {h.chunk.key for h in ranked}
-    answer = compose_answer(q, ranked, index, settings, reranked=n > 0 and reranker is not None)
+    answer = compose_answer(q, ranked, index, settings, reranked=reranked)
+    trace.append(
+        TraceStep(
+            stage="compose",
+            decision="cited " + ", ".join(f"{c.document_id}#{c.paragraph}" for c in answer.citations) or "nothing",
+            rule="" if answer.answerable else "the answer type asked for is missing",
+        )
+    )
     answer = separate_earlier(verify_citations(answer, index, retrieved))
     if answer.answerable and not answer.sentences:
+        trace.append(TraceStep(stage="verify", decision="refuse", rule="no citation survived verification"))
         answer = refusal(q, ranked, index, settings)
-    timings["total"] = _ms(t0)
-    return answer.model_copy(update={"question": asked, "timings_ms": timings})
+    else:
+        trace.append(TraceStep(stage="verify", decision=f"{len(answer.citations)} citations verified"))
+    return done(answer)
 
 
 # 'What did inspectors say about X?': the frame names who wrote every paragraph, not the topic, and the
@@ -789,42 +828,6 @@ _FRAME = re.compile(
     r"\s+(?:say|said|find|found|report|reported|comment|conclude|write|note)(?:\s+(?:about|on|regarding))?\s+",
     re.I,
 )
-
-
-def agreed(ranked: list[Hit], dense: list[Hit], sparse: list[Hit], floor: float, passing: float) -> list[Hit]:
-    """Return the ranking with its best paragraph lifted to the `passing` score when the cross-encoder, the dense
-    branch and BM25 all put that paragraph first and the cross-encoder's doubt is mild (score >= `floor`).
-
-    Three readers agreeing is evidence the cross-encoder alone misses on everyday wording ('Are lots of our
-    looked after kids living miles away?' against the paragraph on children living at a distance). Only that
-    one paragraph passes; the rest keep their scores.
-    """
-    if not ranked or not dense or not sparse or ranked[0].score < floor:
-        return ranked
-    if not ranked[0].chunk.key == dense[0].chunk.key == sparse[0].chunk.key:
-        return ranked
-    return _lift_first(ranked, passing)
-
-
-def _lift_first(ranked: list[Hit], passing: float) -> list[Hit]:
-    """Return the ranking with its first paragraph at the `passing` score and the rest as they were."""
-    return [ranked[0].model_copy(update={"score": passing}), *ranked[1:]]
-
-
-def distinct(ranked: list[Hit], floor_logit: float, gap_logit: float, passing: float) -> list[Hit]:
-    """Return the ranking with its best paragraph lifted to the `passing` score when the cross-encoder puts it
-    first by `gap_logit` or more over every other paragraph, and its logit is at least `floor_logit`.
-
-    In everyday words the cross-encoder doubts even the right paragraph ('Kids placed far outside the city: does
-    their worker still go and see them?' scores -3.3 against the paragraph on visits to children living at a
-    distance), but it doubts every other one far more (-8.2); a near miss in the reports' own words leaves several
-    paragraphs about as doubtful as each other. Only that one paragraph passes; the rest keep their scores.
-    """
-    if not ranked:
-        return ranked
-    best, top = logit(ranked[0].score), ranked[0].chunk.key
-    runner_up = max((logit(h.score) for h in ranked[1:] if h.chunk.key != top), default=-math.inf)
-    return _lift_first(ranked, passing) if best >= floor_logit and best - runner_up >= gap_logit else ranked
 
 
 def without_frame(question: str) -> str:
@@ -1108,15 +1111,16 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
     if not ranked:
         return refusal(question, ranked, index, settings)
     if reranked:
-        if ranked[0].score < cfg.min_paragraph_score:
-            return refusal(question, ranked, index, settings)
+        # whether to answer at all was judged before; here: which paragraphs to cite
 
         def weight(hit: Hit) -> float:  # a summary paragraph touches every topic: a specific one nearly as good wins
             return logit(hit.score) - (cfg.summary_penalty_logit if is_summary(index, hit.chunk.key) else 0.0)
 
         order = sorted(ranked, key=lambda h: -weight(h))
         best = weight(order[0])
-        chosen = [h for h in order if weight(h) >= best - cfg.cite_margin_logit and h.score >= cfg.min_paragraph_score]
+        chosen = [order[0]] + [
+            h for h in order[1:] if weight(h) >= best - cfg.cite_margin_logit and h.score >= cfg.min_paragraph_score
+        ]
         if _explicit_reports(question) > 1:
             for hit in ranked:
                 if (

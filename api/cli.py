@@ -63,7 +63,9 @@ def index(
         bar.update(done - bar.n)
 
     embedder = Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
-    reranker = Reranker(settings.index.model_cache_dir, settings.retrieval.rerank_workers)
+    reranker = Reranker(
+        settings.index.model_cache_dir, settings.retrieval.rerank_workers, settings.retrieval.reranker_dir
+    )
     try:
         result = build_index(
             paths,

@@ -29,7 +29,9 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
-        self.reranker = reranker or Reranker(settings.index.model_cache_dir, settings.retrieval.rerank_workers)
+        self.reranker = reranker or Reranker(
+            settings.index.model_cache_dir, settings.retrieval.rerank_workers, settings.retrieval.reranker_dir
+        )
         self.index = index
         self._lock = threading.Lock()
 
@@ -81,8 +83,9 @@ class Engine:
         filters: Filters | None = None,
         history: list[Turn] | None = None,
         rerank_candidates: int | None = None,
+        debug: bool = False,
     ) -> Answer:
-        """Return the cited answer to a question."""
+        """Return the cited answer to a question (with each stage's trace when `debug`)."""
         return answer_question(
             question,
             self.require_index(),
@@ -92,6 +95,7 @@ class Engine:
             filters=filters,
             history=history,
             rerank_candidates=rerank_candidates,
+            debug=debug,
         )
 
     def candidates(self, question: str, filters: Filters | None = None, history: list[Turn] | None = None) -> list[Hit]:

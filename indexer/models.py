@@ -178,6 +178,17 @@ def renumbered(sentences: list[Sentence], citations: list[Citation]) -> tuple[li
     return out, [citations[i] for i in used]
 
 
+class TraceStep(Frozen):
+    """One stage of the answer path, as `POST /ask` with `debug` reports it."""
+
+    stage: Literal["understand", "scope", "retrieve", "judge", "compose", "verify"] = Field(
+        description="The stage: understand → scope → retrieve → judge → compose → verify."
+    )
+    decision: str = Field(description="What the stage decided, in a few words.")
+    rule: str = Field(default="", description="The rule that fired, when a rule decided (empty: none).")
+    scores: dict[str, float] = Field(default_factory=dict, description="The scores the decision read.")
+
+
 class Answer(Frozen):
     question: str = Field(default="", description="The question answered.")
     answer: str = Field(description="The answer text: the sentences joined.")
@@ -196,6 +207,9 @@ class Answer(Frozen):
         default_factory=list, description="Paragraphs of older reports cited by the earlier sentences."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
+    trace: list[TraceStep] | None = Field(
+        default=None, description="With `debug`: each stage's decision, the rule that fired and the scores."
+    )
 
 
 class GradeRecord(Frozen):

