@@ -6,8 +6,10 @@ import logging
 import threading
 from pathlib import Path
 
-from api.answer import answer_question, check_question, first_stage, question_scope
+from api.answer import answer_question, check_question
 from api.findings import FindingsRequest, find_findings
+from api.retrieve import first_stage
+from api.scope import question_scope
 from indexer.embed import Embedder, Reranker
 from indexer.errors import IndexNotFoundError
 from indexer.models import Answer, Findings, Hit, Turn

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.answer import check_question, format_dates, make_citation, report_name, split_sentences, validate_filters
+from api.answer import check_question
+from api.compose import format_dates, make_citation, report_name, split_sentences
+from api.scope import validate_filters
 from indexer.authorities import LocalAuthority, find_authorities, load_authorities, same_authority
 from indexer.errors import QuestionError
 from indexer.glossary import matched_terms

@@ -127,3 +127,9 @@ def judge_features(questions: list[Any], index: Any, embedder: Any, session: Any
             if missed:
                 rows.append({"answerable": False, "top_correct": False, "logits": missed, "label": False})
     return rows
+
+
+def logit(p: float) -> float:
+    """Return the logit of a probability (the cross-encoder's raw score)."""
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))

@@ -58,7 +58,7 @@ def _lc_cross_encoder(reranker: Reranker) -> Any:
 
 def cited_paragraphs(chunk: str, report: Report) -> list[tuple[str, str]]:
     """Return the paragraphs of a report that a chunk holds at least one full sentence (40+ chars) of."""
-    from api.answer import split_sentences
+    from api.compose import split_sentences
 
     out = []
     for p in report.paragraphs:

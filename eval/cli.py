@@ -110,6 +110,55 @@ def register(app: typer.Typer) -> None:
         (out / "ceiling.md").write_text(table)
         typer.echo(table)
 
+    @app.command("eval-threshold")
+    def eval_threshold_command(
+        sets: Annotated[list[Path], typer.Option("--set", help="Dev question file(s), JSONL.")],
+        index: Annotated[Path | None, typer.Option("--index", help="Index directory (default: data/index).")] = None,
+        out: Annotated[Path, typer.Option(help="Folder for threshold.json and threshold.md.")] = Path("eval/out"),
+    ) -> None:
+        """Sweep the judge's answer-or-refuse threshold over dev questions (never test): figures per threshold."""
+        from api.cli import _settings
+        from api.engine import Engine
+        from eval.dataset import load_questions
+        from eval.report import select
+        from eval.threshold import judged, markdown, sweep
+
+        try:
+            engine = Engine(_settings(index))
+            idx = engine.load(build_default=False)
+            questions = select([q for path in sets for q in load_questions(path)], "dev")
+            rows = judged(engine, questions)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        table = sweep(rows, idx.aliases)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "threshold.json").write_text(json.dumps({"sets": [str(s) for s in sets], "sweep": table}, indent=2))
+        (out / "threshold.md").write_text(markdown(table))
+        typer.echo(markdown(table))
+
+    @app.command("bench-compare")
+    def bench_compare_command(
+        urls: Annotated[list[str], typer.Option("--url", help="Deployments to time; the first is the baseline.")],
+        questions: Annotated[Path, typer.Option("--set", help="Question file, JSONL (dev questions are asked).")],
+        repeats: Annotated[int, typer.Option(help="Times each question is asked of each deployment.")] = 1,
+        out: Annotated[Path, typer.Option(help="Folder for compare.json and compare.md.")] = Path("bench/out"),
+    ) -> None:
+        """/ask p50 and p95 of several running deployments, asked in turn in one run, as ratios to the first."""
+        from eval.dataset import load_questions
+        from eval.latency import compare_latency, markdown
+        from eval.report import select
+
+        try:
+            rows = compare_latency(urls, select(load_questions(questions), "dev"), repeats)
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.json").write_text(json.dumps({"set": str(questions), "rows": rows}, indent=2))
+        (out / "compare.md").write_text(markdown(rows))
+        typer.echo(markdown(rows))
+
     @app.command("eval-findings")
     def eval_findings_command(
         index: Annotated[Path | None, typer.Option("--index", help="Index with the gold's reports.")] = None,

@@ -40,6 +40,11 @@ TRAINED_RERANKER = REPO_ROOT / "models" / "reranker-ofsted"
 
 
 class RetrievalSettings(BaseModel):
+    @field_validator("reranker_dir", mode="before")
+    @classmethod
+    def _empty_is_stock(cls, v: object) -> object:
+        return None if v in ("", "stock", "none") else v
+
     top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
     reranker_dir: Path | None = Field(
         default=TRAINED_RERANKER,

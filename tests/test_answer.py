@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.answer import check_question, split_sentences
+from api.answer import check_question
 from api.citations import supports, verify_citations
+from api.compose import split_sentences
 from indexer.errors import QuestionError
 from indexer.models import Answer, Sentence
 from prompts import load
@@ -79,7 +80,7 @@ def test_question_asking_for_a_number_the_reports_lack_is_refused(engine) -> Non
 
 
 def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or_the_role() -> None:
-    from api.answer import answer_type_missing
+    from api.compose import answer_type_missing
 
     payment = "How much is the birthday payment for care leavers?"
     assert answer_type_missing(payment, ["Care leavers get birthday payments up to age 25."])  # an age, not an amount
@@ -115,7 +116,8 @@ def test_the_sentence_holding_the_name_asked_for_is_the_one_quoted(engine) -> No
 
 
 def test_a_named_scheme_the_reports_in_scope_never_name_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import resolve_scope, unmentioned_terms
+    from api.names import unmentioned_terms
+    from api.scope import resolve_scope
 
     index = engine.require_index()
     letter = "What did the 2025 monitoring visit say about the virtual school?"  # only the 2023 inspection names it
@@ -203,7 +205,7 @@ def test_improvement_points_are_narrowed_to_the_topic_asked_about(engine) -> Non
 
 
 def test_the_cross_encoder_reads_the_topic_not_the_question_frame() -> None:
-    from api.answer import rerank_query, without_frame
+    from api.retrieve import rerank_query, without_frame
 
     asked = "What did inspectors say about care leavers' accommodation in Barnet?"
     assert without_frame(asked) == "What about care leavers' accommodation in Barnet?"
@@ -215,7 +217,8 @@ def test_the_cross_encoder_reads_the_topic_not_the_question_frame() -> None:
 
 
 def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragraphs(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import resolve_scope, unknown_acronyms, unknown_names
+    from api.names import unknown_acronyms, unknown_names
+    from api.scope import resolve_scope
 
     index = engine.require_index()
     football = engine.ask("How did Peterborough United do in the league last season?")
@@ -236,7 +239,7 @@ def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragr
 
 
 def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import rerank_query
+    from api.retrieve import rerank_query
     from indexer.glossary import in_report_words
 
     assert in_report_words("Do the kids' own wishes count?") == "Do the children's own wishes count?"
@@ -264,7 +267,7 @@ def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> 
 
 
 def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossary_terms(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import rerank_query
+    from api.retrieve import rerank_query
     from indexer.glossary import expand_query, in_report_words
 
     asked = "Are safety plans during S47 enquiries good enough?"  # 'S47' is a glossary synonym, not a headword
@@ -280,7 +283,7 @@ def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossa
 
 
 def test_a_specific_paragraph_nearly_as_good_as_the_summary_is_cited_first(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import compose_answer
+    from api.compose import compose_answer
     from indexer.models import Hit
 
     index = engine.require_index()
@@ -305,7 +308,8 @@ def test_a_specific_paragraph_nearly_as_good_as_the_summary_is_cited_first(engin
 
 
 def test_the_cross_encoder_reads_the_rest_of_the_candidates_only_when_the_first_ones_are_not_clear(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.answer import logit, rerank, rerank_cascade
+    from api.judge import logit
+    from api.retrieve import rerank, rerank_cascade
     from indexer.store import fuse
 
     index = engine.require_index()

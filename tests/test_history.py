@@ -6,9 +6,9 @@ import json
 
 import httpx
 
-from api.answer import resolve_scope
 from api.citations import supports
 from api.engine import Engine
+from api.scope import resolve_scope
 from indexer.models import Citation
 
 
@@ -90,7 +90,7 @@ def test_the_current_position_comes_first_and_older_reports_are_marked_history(h
 
 
 def test_an_inspection_stays_current_until_the_next_unless_a_later_visit_answers_as_well(history: Engine) -> None:
-    from api.answer import earlier_reports
+    from api.compose import earlier_reports
     from indexer.models import Hit
 
     index = history.require_index()
@@ -181,7 +181,7 @@ def test_the_second_focused_visit_is_one_report_and_a_missing_third_is_refused(h
 
 
 def test_the_report_before_or_after_a_year_is_that_one_report(history: Engine) -> None:
-    from api.answer import resolve_scope
+    from api.scope import resolve_scope
 
     index = history.require_index()
     mine = sorted((r for r in index.reports.values() if r.local_authority == "Peterborough"), key=lambda r: r.ends)
@@ -203,7 +203,7 @@ def test_the_report_before_or_after_a_year_is_that_one_report(history: Engine) -
 def test_a_month_and_year_pick_the_one_report_of_that_month(history: Engine) -> None:
     import calendar
 
-    from api.answer import resolve_scope
+    from api.scope import resolve_scope
 
     index = history.require_index()
     mine = [r for r in index.reports.values() if r.local_authority == "Peterborough"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from api.answer import resolve_scope
+from api.scope import resolve_scope
 from api.understand import (
     asks_for_grade,
     event_dates,

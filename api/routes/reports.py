@@ -11,9 +11,10 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from api.answer import make_citation, validate_filters
+from api.compose import make_citation
 from api.deps import IndexDep
 from api.schemas import Coverage
+from api.scope import validate_filters
 from indexer.errors import NotFoundError
 from indexer.models import Citation, Report, ReportSummary
 from indexer.parse import AREA_NAMES, GRADES
