@@ -144,8 +144,7 @@ def answer_question(
     t = time.perf_counter()
     judge_file = reranker.judge_path() if reranker is not None else None
     # the fine-tuned cross-encoder learnt everyday words: it reads the question as asked
-    reworded = None if judge_file is not None else stage.reworded
-    first = rerank_query(q, stage.expanded, settings.retrieval.rerank_expanded, reworded)
+    first = rerank_query(q, stage.expanded, settings.retrieval.rerank_expanded)
     ranked = rerank_cascade(
         first,
         carried + stage.fused,

@@ -62,7 +62,9 @@ def index(
             )
         bar.update(done - bar.n)
 
-    embedder = Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
+    embedder = Embedder(
+        settings.index.embed_batch_size, settings.index.embed_workers, folder=settings.index.embedder_dir
+    )
     reranker = Reranker(
         settings.index.model_cache_dir, settings.retrieval.rerank_workers, settings.retrieval.reranker_dir
     )

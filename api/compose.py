@@ -584,7 +584,9 @@ def with_current_position(
     out = list(chosen)
     for authority in dict.fromkeys(index.reports[h.chunk.document_id].local_authority for h in chosen):
         passing = [
-            h for h in ranked if h.score >= floor and index.reports[h.chunk.document_id].local_authority == authority
+            h
+            for h in ranked
+            if (h.score >= floor or h in chosen) and index.reports[h.chunk.document_id].local_authority == authority
         ]
         newest = max((index.reports[h.chunk.document_id] for h in passing), key=lambda r: r.ends).document_id
         if newest not in {h.chunk.document_id for h in out}:

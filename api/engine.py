@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import cached_property
 from pathlib import Path
 
 from api.answer import answer_question, check_question
@@ -11,7 +12,7 @@ from api.findings import FindingsRequest, find_findings
 from api.retrieve import first_stage
 from api.scope import question_scope
 from indexer.embed import Embedder, Reranker
-from indexer.errors import IndexNotFoundError
+from indexer.errors import IndexMismatchError, IndexNotFoundError
 from indexer.models import Answer, Findings, Hit, Turn
 from indexer.settings import Settings
 from indexer.store import BuildResult, Filters, Index, build_index
@@ -30,12 +31,23 @@ class Engine:
         reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.index.embed_batch_size, settings.index.embed_workers)
+        self.embedder = embedder or Embedder(
+            settings.index.embed_batch_size, settings.index.embed_workers, folder=settings.index.embedder_dir
+        )
         self.reranker = reranker or Reranker(
             settings.index.model_cache_dir, settings.retrieval.rerank_workers, settings.retrieval.reranker_dir
         )
         self.index = index
         self._lock = threading.Lock()
+
+    @cached_property
+    def topic_reranker(self) -> Reranker:
+        """Return the cross-encoder that judges findings (a topic, not a question): the question-trained one
+        unless `findings.reranker_dir` names another (empty: the stock model)."""
+        wanted = self.settings.findings.reranker_dir
+        if wanted == self.reranker.trained:
+            return self.reranker
+        return Reranker(self.settings.index.model_cache_dir, self.settings.retrieval.rerank_workers, wanted)
 
     def load(self, build_default: bool = True) -> Index:
         """Load the index; when it is missing and is the default, build it from the bundled corpus."""
@@ -48,6 +60,12 @@ class Engine:
             log.info("No index in %s: indexing the bundled reports in %s", index_dir, self.settings.index.corpus_dir)
             self.build([self.settings.index.corpus_dir])
         assert self.index is not None
+        if self.index.manifest.embedding_sha256 != self.embedder.sha256:
+            raise IndexMismatchError(
+                f"The index in {index_dir} was embedded with {self.index.manifest.embedding_model}; questions "
+                f"would be embedded with {self.embedder.name}. Rebuild it with: ofsted-qa index reports/ --index "
+                f"{index_dir}, or set OFSTED_QA_INDEX__EMBEDDER_DIR to the model it was built with."
+            )
         return self.index
 
     def build(self, paths: list[Path], keep_existing: bool = True) -> BuildResult:
@@ -116,7 +134,7 @@ class Engine:
             request,
             self.require_index(),
             self.embedder,
-            self.reranker,
+            self.topic_reranker,
             self.settings.findings,
             self.settings.api.max_question_chars,
             self.settings.retrieval.expand_glossary,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from indexer.glossary import Term, expand_query, in_report_words, matched_terms
+from indexer.glossary import Term, expand_query, matched_terms
 from indexer.models import (
     Hit,
 )
@@ -65,8 +65,7 @@ class FirstStage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    reworded: str = Field(description="The question in the reports' words.")
-    expanded: str = Field(description="The query both branches read: glossary expansions, then the reworded question.")
+    expanded: str = Field(description="The query both branches read: the question with its glossary expansions.")
     vector: np.ndarray[Any, Any] = Field(description="The query's embedding.")
     dense: list[Hit] = Field(description="The dense branch's top-k.")
     sparse: list[Hit] = Field(description="The BM25 branch's top-k.")
@@ -76,18 +75,13 @@ class FirstStage(BaseModel):
 
 def first_stage(q: str, index: Index, embedder: Embedder, settings: Settings, scope: Scope) -> FirstStage:
     """Return the dense and BM25 top-k of a (resolved) question under its scope's filters, and their fusion."""
-    reworded = in_report_words(q) if settings.retrieval.report_words else q
     expanded = expand_query(q) if settings.retrieval.expand_glossary else q
-    if reworded != q:
-        expanded = f"{expanded} [{reworded}]"
     t = time.perf_counter()
     vector = embedder.embed_query(expanded)
     embed_ms = elapsed_ms(t)
     dense, sparse = index.search_branches(expanded, vector, k=settings.retrieval.top_k, filters=scope.filters)
     fused = fuse([dense, sparse], settings.retrieval.rrf_k)
-    return FirstStage(
-        reworded=reworded, expanded=expanded, vector=vector, dense=dense, sparse=sparse, fused=fused, embed_ms=embed_ms
-    )
+    return FirstStage(expanded=expanded, vector=vector, dense=dense, sparse=sparse, fused=fused, embed_ms=embed_ms)
 
 
 # 'What did inspectors say about X?': the frame names who wrote every paragraph, not the topic, and the
@@ -105,15 +99,13 @@ def without_frame(question: str) -> str:
     return f"What about {rest}" if rest != question and rest else question
 
 
-def rerank_query(question: str, expanded: str, mode: str, reworded: str | None = None) -> str:
-    """Return what the cross-encoder reads: the expansion helps with acronyms it has never seen ('EDT'), and
-    hurts everyday paraphrases ('kids'), so by default only questions using a glossary acronym get it. Other
-    questions are read `reworded` in the reports' words when given: the cross-encoder scores 'Are children
-    in private fostering arrangements identified?' far above the same question about 'a family friend under a
-    private arrangement'."""
+def rerank_query(question: str, expanded: str, mode: str) -> str:
+    """Return what the cross-encoder reads: the question as asked, or with its glossary expansions when it uses
+    an acronym the glossary expands ('EDT'; `rerank_expanded`: never, acronyms, always), less a leading 'What
+    did inspectors say about'."""
     if mode == "always" or (mode == "acronyms" and any(t.term in question for t in acronym_terms(question))):
         return without_frame(expanded)
-    return without_frame(reworded or question)
+    return without_frame(question)
 
 
 def acronym_terms(question: str) -> list[Term]:

@@ -109,12 +109,17 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
         if same and len(kinds) < len(KIND_WORDS):
             chosen = same
     relative = _RELATIVE_REPORT.search(question)
-    # a date that names no report dates an event: it prefers that year's reports and never empties the scope
-    years = {d.year for d in event_dates(question)} if not references else set()
+    # a date that names no report ('in March 2023') prefers the reports of that month, else of that year, and
+    # never empties the scope: it may date an event that a later report describes
+    dates = event_dates(question) if not references else []
+    years = {d.year for d in dates}
     if relative:  # 'the inspection before the 2025 one' is not about 2025
         years.discard(int(relative.group(3)))
     if years and chosen and not COMPARATIVE.search(question):  # 'better than in 2023?' needs both reports
         chosen = [r for r in chosen if years & report_years(r)] or chosen
+        months = {(d.year, d.month) for d in dates if d.month is not None and d.year in years}
+        if months:
+            chosen = [r for r in chosen if months & {(d.year, d.month) for d in report_dates(r)}] or chosen
     if relative:
         kind, direction, year = relative.group(1).lower(), relative.group(2).lower(), int(relative.group(3))
         picked = relative_reports(chosen, kind, direction, year)

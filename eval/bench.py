@@ -261,7 +261,7 @@ def bench_indexing(engine: Any, corpus: Path, min_paragraphs: int = 2000) -> dic
     from indexer.embed import Embedder
 
     # baseline, in this process: one session using every core, one passage at a time (the stop-10 default)
-    one_session = Embedder(engine.embedder.batch_size, workers=1, threads=0)
+    one_session = Embedder(engine.embedder.batch_size, workers=1, threads=0, folder=engine.embedder.folder)
     one_session.embed_documents(["warm up"])
     t0 = time.perf_counter()
     baseline = one_session.embed_documents(texts)

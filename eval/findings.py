@@ -98,8 +98,8 @@ def evaluate_findings(
             | score_topic(topic, findings, resolve)
         )
     summary = {}
-    for split in ("dev",):
-        chosen = [r for r in rows if r["split"] == split]
+    for split in ("dev", "all"):
+        chosen = [r for r in rows if split in ("all", r["split"])]
         orderings = [r["ordering"] for r in chosen if r["ordering"] is not None]
         summary[split] = {
             "topics": len(chosen),

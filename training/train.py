@@ -114,7 +114,7 @@ def export_int8(model: Any, tokenizer: Any, out: Path) -> None:
 
 def main(
     index: Annotated[Path, typer.Option(help="Index of the corpus (first-stage hard negatives).")] = Path(
-        "data/national"
+        "data/train-index"
     ),
     out: Annotated[Path, typer.Option(help="Model folder to write.")] = MODEL_DIR,
     epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 1,
