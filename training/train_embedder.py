@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from training.data import authority_split, calibration_authorities, data_hash, load_training_questions
+from training.export import export_int8
 
 log = logging.getLogger("ofsted_qa.train")
 EMBEDDER_DIR = Path(__file__).resolve().parent.parent / "models" / "embedder-ofsted"
@@ -88,30 +89,6 @@ def fine_tune(model: Any, tokenizer: Any, data: list[tuple[str, str, str]], hp: 
     return {"epoch_1": round(total / max(1, steps), 4)}
 
 
-def export_int8(model: Any, tokenizer: Any, out: Path) -> None:
-    """Write model.onnx (last_hidden_state), exported to ONNX then quantized to int8 per channel."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    fp32 = out / "model-fp32.onnx"
-    sample = tokenizer(["a passage"], return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"last_hidden_state": {0: "batch", 1: "sequence"}}
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            tuple(sample[n] for n in names),
-            str(fp32),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-    quantize_dynamic(str(fp32), str(out / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8)
-    fp32.unlink()
-
-
 def main(
     index: Annotated[Path, typer.Option(help="Index of the corpus built with the stock embedder.")] = Path(
         "data/train-index"
@@ -163,7 +140,9 @@ def main(
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    export_int8(model, tokenizer, tmp)
+    export_int8(
+        model, tokenizer(["a passage"], return_tensors="pt"), tmp, "last_hidden_state", {0: "batch", 1: "sequence"}
+    )
     for name in FILES:
         shutil.copy2(src / name, tmp / name)
     record = {
