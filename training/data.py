@@ -115,3 +115,20 @@ def make_pairs(
             seen.add(chunk.key)
             pairs.append(Pair(question=q.question, passage=chunk.text, label=0.0, authority=authority))
     return pairs
+
+
+def start_run(seed: int) -> float:
+    """Set up a training run: logging, no tokenizer threads fighting the trainer's, every seed; return its start."""
+    import logging
+    import os
+    import time
+
+    import numpy as np
+    import torch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return time.perf_counter()

@@ -27,6 +27,7 @@ from training.data import (
     data_hash,
     load_training_questions,
     make_pairs,
+    start_run,
 )
 from training.export import export_int8
 
@@ -98,7 +99,6 @@ def main(
     seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and initialisation.")] = 13,
 ) -> None:
     """Fine-tune the cross-encoder and fit the answer-or-refuse decision; write them to the model folder."""
-    import numpy as np
     import torch
     from transformers import AutoTokenizer
 
@@ -107,12 +107,7 @@ def main(
     from indexer.store import Index
     from training.recover import load_bert
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    t0 = time.perf_counter()
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    t0 = start_run(seed)
     hp: dict[str, Any] = {
         "lr": 3e-5,
         "batch": 16,

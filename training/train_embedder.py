@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from training.data import authority_split, calibration_authorities, data_hash, load_training_questions
+from training.data import authority_split, calibration_authorities, data_hash, load_training_questions, start_run
 from training.export import export_int8
 
 log = logging.getLogger("ofsted_qa.train")
@@ -104,11 +104,7 @@ def main(
     from indexer.store import Index
     from training.recover import load_bert_encoder
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    t0 = time.perf_counter()
-    random.seed(seed)
-    torch.manual_seed(seed)
+    t0 = start_run(seed)
     hp: dict[str, Any] = {
         "lr": 3e-5,
         "batch": 32,
