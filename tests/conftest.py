@@ -12,7 +12,7 @@ import pytest
 
 from api.engine import Engine
 from indexer.embed import Embedder, Reranker
-from indexer.settings import PACKAGE_DATA, TRAINED_RERANKER, Settings
+from indexer.settings import PACKAGE_DATA, TRAINED_EMBEDDER, TRAINED_RERANKER, Settings
 
 DATA = Path(__file__).resolve().parent / "data"
 SEED_INSPECTION = PACKAGE_DATA / "corpus" / "peterborough-ilacs-2023.txt"
@@ -32,7 +32,7 @@ def make_settings(tmp: Path) -> Settings:
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Embedder, Reranker]:
     """The real bi-encoder and cross-encoder, loaded once."""
     cache = tmp_path_factory.mktemp("models")
-    embedder, reranker = Embedder(), Reranker(cache, folder=TRAINED_RERANKER)
+    embedder, reranker = Embedder(folder=TRAINED_EMBEDDER), Reranker(cache, folder=TRAINED_RERANKER)
     embedder.embed_query("warm up")
     reranker.score("warm up", ["warm up"])
     return embedder, reranker

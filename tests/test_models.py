@@ -51,7 +51,7 @@ def test_threaded_embedding_gives_the_same_vectors_in_order(models: tuple[Embedd
     embedder, _ = models
     texts = [f"Paragraph {i}: care leavers have {i} personal advisers and a local offer." for i in range(300)]
     seen: list[int] = []
-    threaded = Embedder(workers=3).embed_documents(texts, progress=seen.append)
+    threaded = Embedder(workers=3, folder=embedder.folder).embed_documents(texts, progress=seen.append)
     assert threaded.shape == (300, 384)
     one_by_one = np.stack([embedder.embed_documents([t])[0] for t in texts[::37]])
     assert np.array_equal(threaded[::37], one_by_one)
