@@ -1,9 +1,8 @@
-"""Answering: question → scope → retrieve → rerank → compose an extractive answer → verify its citations.
+"""Answering: question → understand → scope → retrieve → judge → compose → verify, one module a stage.
 
 No LLM: every answer sentence is either a sentence copied from a cited paragraph or a grade read from a cited
-judgement table, so each one is traceable to the paragraph it came from. When the best paragraph scores below
-the refusal threshold, the answer says the reports do not cover the question and lists the closest paragraphs
-separately.
+judgement table, so each one is traceable to the paragraph it came from. When the judge finds no candidate that
+answers, the answer says the reports do not cover the question and lists the closest paragraphs separately.
 """
 
 from __future__ import annotations
@@ -12,7 +11,19 @@ import time
 from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
-from api.judge import decide, load_judge
+from api.compose import compose_answer, describe_indexed, refusal
+from api.judge import decide, load_judge, logit
+from api.names import unknown_acronyms, unknown_names, unmentioned_terms
+from api.retrieve import carried_hits, elapsed_ms, first_stage, latest_report_hits, rerank_cascade, rerank_query
+from api.scope import in_scope_reports, question_scope
+from api.tables import (
+    compose_grade_answer,
+    compose_grade_extreme_answer,
+    compose_grade_history_answer,
+    compose_grade_list_answer,
+    compose_improve_answer,
+    no_grades_answer,
+)
 from api.understand import (
     asks_for_grade,
     outside_remit,
@@ -32,22 +43,6 @@ from prompts import load
 
 if TYPE_CHECKING:
     from indexer.embed import Embedder, Reranker
-
-from api.compose import (
-    compose_answer,
-    compose_grade_answer,
-    compose_grade_extreme_answer,
-    compose_grade_history_answer,
-    compose_grade_list_answer,
-    compose_improve_answer,
-    describe_indexed,
-    no_grades_answer,
-    refusal,
-)
-from api.judge import logit
-from api.names import unknown_acronyms, unknown_names, unmentioned_terms
-from api.retrieve import carried_hits, elapsed_ms, first_stage, latest_report_hits, rerank_cascade, rerank_query
-from api.scope import in_scope_reports, question_scope
 
 
 def check_question(question: str, max_chars: int) -> str:
