@@ -214,6 +214,9 @@ class Reranker:
                 "OFSTED_QA_RETRIEVAL__RERANKER_DIR= (empty)."
             )
         self.name = TRAINED_RERANKER_MODEL if folder is not None else RERANKER_MODEL
+        # looked up once here, not on every question
+        judge = folder / "judge.json" if folder is not None else None
+        self._judge = judge if judge is not None and judge.is_file() else None
 
     @property
     def onnx_dir(self) -> Path:
@@ -222,9 +225,7 @@ class Reranker:
 
     def judge_path(self) -> Path | None:
         """Return the fitted answer-or-refuse decision stored beside a fine-tuned model (None for the stock one)."""
-        if self.trained is None or not (self.trained / "judge.json").is_file():
-            return None
-        return self.trained / "judge.json"
+        return self._judge
 
     def _folder(self) -> Path:
         """Return a folder with the reranker files plus the config.json the packaged one lacks."""
