@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import weakref
 from functools import cache
 
 from api.scope import Scope
+from indexer.acronyms import defined_acronyms
 from indexer.authorities import find_authorities
 from indexer.glossary import Term, load_glossary
 from indexer.store import Index, plain_words_of
@@ -21,8 +23,36 @@ def glossary_words() -> frozenset[str]:
     )
 
 
+_DEFINED: weakref.WeakKeyDictionary[Index, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def index_acronyms(index: Index) -> dict[str, str]:
+    """Return the acronyms the indexed reports spell out ('FGM' → 'female genital mutilation'), read once per index."""
+    if index not in _DEFINED:
+        _DEFINED[index] = defined_acronyms(p.text for p in index.paragraphs.values())
+    return _DEFINED[index]
+
+
+def spelled_out(word: str, index: Index) -> str | None:
+    """Return what an acronym stands for where some indexed report spells it out ('PAs' as 'PA' too), else None."""
+    table = index_acronyms(index)
+    return table.get(word) or table.get(word.rstrip("s")) or table.get(word + "s")
+
+
+def expand_acronyms(question: str, index: Index) -> str:
+    """Return the question followed by what its acronyms stand for, where the reports spell them out and the
+    question does not ('FGM' → '(female genital mutilation)'); unchanged when there are none."""
+    extra = []
+    for m in _ACRONYM.finditer(question):
+        long_form = spelled_out(m.group(0), index)
+        if long_form and long_form not in question.lower() and long_form not in extra:
+            extra.append(long_form)
+    return f"{question} ({'; '.join(extra)})" if extra else question
+
+
 def unknown_acronyms(question: str, index: Index) -> list[str]:
-    """Return acronyms in the question that neither the indexed reports nor the glossary know ('GCSE', 'NHS').
+    """Return acronyms in the question that neither the indexed reports (as written or spelled out) nor the glossary
+    know ('GCSE', 'NHS').
 
     The reports cannot answer a question about something they never name; the glossary maps the acronyms
     they name in full (LADO → allegations against adults) so those still count as known.
@@ -31,7 +61,7 @@ def unknown_acronyms(question: str, index: Index) -> list[str]:
     out = []
     for m in _ACRONYM.finditer(question):
         word = m.group(0).rstrip("s") if m.group(0).endswith("s") and len(m.group(0)) > 2 else m.group(0)
-        if word.lower() in known or word in {"I", "OK"} or len(word) < 2:
+        if word.lower() in known or word in {"I", "OK"} or len(word) < 2 or spelled_out(word, index):
             continue
         if not index.contains_word(word):
             out.append(word)
@@ -63,8 +93,16 @@ def unknown_names(question: str, index: Index, scope: Scope) -> list[str]:
     ]
     if not candidates:
         return []
-    words = {w.lower() for w in index.words_of(index.allowed_documents(scope.filters))}
-    return [c for c in candidates if not all(part.lower() in words for part in c.split("-"))]
+    documents = index.allowed_documents(scope.filters)
+    words = {w.lower() for w in index.words_of(documents)}
+
+    def known(name: str) -> bool:  # an acronym counts as named where the reports use what it stands for
+        long_form = spelled_out(name, index) if name.isupper() else None
+        return all(part.lower() in words for part in name.split("-")) or bool(
+            long_form and index.mentions(long_form, documents)
+        )
+
+    return [c for c in candidates if not known(c)]
 
 
 def unmentioned_terms(question: str, index: Index, scope: Scope, limit: int = 40) -> list[str]:

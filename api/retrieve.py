@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from indexer.embed import Embedder, Reranker
 
 from api.judge import logit
+from api.names import expand_acronyms
 from api.scope import COMPARATIVE, NAMES_TIME, Scope, in_scope_reports
 
 
@@ -75,7 +76,7 @@ class FirstStage(BaseModel):
 
 def first_stage(q: str, index: Index, embedder: Embedder, settings: Settings, scope: Scope) -> FirstStage:
     """Return the dense and BM25 top-k of a (resolved) question under its scope's filters, and their fusion."""
-    expanded = expand_query(q) if settings.retrieval.expand_glossary else q
+    expanded = expand_acronyms(expand_query(q), index) if settings.retrieval.expand_glossary else q
     t = time.perf_counter()
     vector = embedder.embed_query(expanded)
     embed_ms = elapsed_ms(t)

@@ -134,13 +134,15 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
             return Scope(filters=base.model_copy(update={"document_ids": []}), note=f"the {word} {kind}")
         chosen = picked
     chosen = which_report(question, chosen)
+    if asks_current_position(question) and not references and not years and not nth:
+        chosen = current_position(chosen)
     if len(chosen) == len(reports):
         return Scope(filters=base)
     return Scope(filters=base.model_copy(update={"document_ids": [r.document_id for r in chosen]}))
 
 
 _WHICH_REPORT = re.compile(
-    r"\b(last|latest|most recent|previous|prior|earlier|first)\s+"
+    r"\b(last|latest|most recent|previous|prior|earlier|first)\s+(?:Ofsted\s+)?"
     r"(inspection|focused visit|monitoring visit|visit|letter|report)\b",
     re.I,
 )
@@ -217,6 +219,37 @@ def which_report(question: str, reports: list[Report]) -> list[Report]:
         else:
             out += mine[-1:]
     return out or reports
+
+
+# 'its latest Ofsted' (no kind named): the current position, as 'still' and 'now' ask for it
+_LATEST_OFSTED = re.compile(
+    r"\b(?:last|latest|most recent|newest)\s+Ofsted\b(?!\s+(?:inspection|visit|report|letter|monitoring|focused))",
+    re.I,
+)
+
+
+def asks_current_position(question: str) -> bool:
+    """Return whether a question asks how things are now ('still', 'currently', 'its latest Ofsted'), with no
+    comparison ('better than in 2023') and no named report or year (checked by the caller)."""
+    if COMPARATIVE.search(question) or _WHICH_REPORT.search(question):
+        return False
+    return bool(NOW.search(question) or _LATEST_OFSTED.search(question))
+
+
+def current_position(reports: list[Report]) -> list[Report]:
+    """Return, per authority, the reports that give its current position: its newest inspection and every visit
+    since (an authority with no indexed inspection keeps all its reports). The judgements of an inspection stand
+    until the next one; a visit after it updates them."""
+    out: list[Report] = []
+    for authority in dict.fromkeys(r.local_authority for r in reports):
+        mine = [r for r in reports if r.local_authority == authority]
+        inspections = [r for r in mine if r.kind == "inspection"]
+        if not inspections:
+            out += mine
+            continue
+        newest = max(inspections, key=lambda r: r.ends)
+        out += [r for r in mine if r is newest or r.ends > newest.ends]
+    return out
 
 
 def carry_authority(scope: Scope, authority: str, index: Index) -> Scope:

@@ -8,6 +8,7 @@ information licensed under the Open Government Licence v3.0.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from functools import cache
 
@@ -16,6 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from indexer.settings import PACKAGE_DATA
 
 TABLE = PACKAGE_DATA / "local_authorities.csv"
+ALIASES = PACKAGE_DATA / "authority_aliases.json"  # everyday names the table lacks ('Kingston', 'South Glos')
+
+
+@cache
+def everyday_aliases() -> dict[str, str]:
+    """Return alias → the authority's common name, from `authority_aliases.json` (each entry with its provenance).
+
+    An alias names its authority only when written as listed (case included): 'Bucks', not 'bucks'."""
+    entries = json.loads(ALIASES.read_text(encoding="utf-8"))["aliases"]
+    return {e["alias"]: e["authority"] for e in entries}
 
 
 class LocalAuthority(BaseModel):
@@ -52,9 +63,11 @@ def load_authorities() -> tuple[LocalAuthority, ...]:
             aliases = [a.strip() for a in row["also_known_as"].strip("[]").split(",") if a.strip()]
             if row["ofsted_ilacs_scrape_la_name"] and not row["ofsted_ilacs_scrape_la_name"].isdigit():
                 aliases.append(row["ofsted_ilacs_scrape_la_name"])
+            name = _common_name(row["local_authority_ons_name"])
+            aliases += [alias for alias, la in everyday_aliases().items() if la == name]
             out.append(
                 LocalAuthority(
-                    name=_common_name(row["local_authority_ons_name"]),
+                    name=name,
                     la_code=row["la_code"],
                     aliases=aliases,
                     region=row["region_name"],
@@ -106,6 +119,15 @@ def _capitalised_only() -> frozenset[str]:
     return frozenset(_COMMON_WORDS | {normalise_name(h) for h in _short_names(load_authorities())})
 
 
+@cache
+def _written_aliases() -> dict[str, tuple[str, ...]]:
+    """Return each everyday alias's matching key → the ways it must be written to count."""
+    out: dict[str, list[str]] = {}
+    for alias in everyday_aliases():
+        out.setdefault(normalise_name(alias), []).append(alias)
+    return {key: tuple(forms) for key, forms in out.items()}
+
+
 def find_authorities(text: str) -> list[LocalAuthority]:
     """Return the authorities a text names (by name or alias), longest match first, each once."""
     norm = f" {normalise_name(text)} "
@@ -117,6 +139,9 @@ def find_authorities(text: str) -> list[LocalAuthority]:
         printed = " ".join(w.capitalize() for w in m.group(0).split())  # 'East Riding', 'Cheshire West'
         if m.group(0) in _capitalised_only() and not re.search(rf"\b{re.escape(printed)}\b", text):
             continue
+        written = _written_aliases().get(m.group(0))
+        if written and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in written):
+            continue  # 'Bucks' names Buckinghamshire; 'bucks' does not
         found.append(la)
         norm = norm[: m.start()] + " " * (m.end() - m.start()) + norm[m.end() :]
     return found

@@ -38,6 +38,11 @@ def test_every_remit_phrase_names_where_it_came_from() -> None:
         assert entry["provenance"] in {"general usage", "corpus usage"} or entry["provenance"].startswith("dev:")
 
 
+def test_every_authority_alias_names_where_it_came_from() -> None:
+    aliases = json.loads((PACKAGE_DATA / "authority_aliases.json").read_text())["aliases"]
+    assert aliases and all(entry["provenance"].strip() for entry in aliases)
+
+
 def test_every_glossary_term_names_its_source() -> None:
     assert all(term.source.strip() for term in load_glossary())
 
@@ -48,6 +53,8 @@ def test_no_word_list_entry_matches_test_questions_only() -> None:
     remit = json.loads((PACKAGE_DATA / "remit.json").read_text())
     phrases = [entry["phrase"] for entry in remit["outside"]]
     phrases += [form for term in load_glossary() for form in (term.term, *term.synonyms)]
+    aliases = json.loads((PACKAGE_DATA / "authority_aliases.json").read_text())["aliases"]
+    phrases += [entry["alias"] for entry in aliases]
     sealed = json.loads((EVAL / "test" / "sealed.json").read_text())
     before_seal = set(sealed["glossary_forms_before_seal"])
     only_test = []

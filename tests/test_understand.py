@@ -109,3 +109,58 @@ def test_a_question_about_adult_social_care_is_refused_as_out_of_remit(engine) -
     answer = engine.ask("How is adult social care rated in Peterborough?")
     assert not answer.answerable and answer.citations == []
     assert "do not cover adult social care" in answer.answer
+
+
+def test_asked_how_things_are_now_means_the_newest_inspection_and_the_visits_since() -> None:
+    from api.scope import asks_current_position, current_position
+
+    for question in (
+        "Is Anytown still short of foster carers?",
+        "What is the position on care leavers at the moment?",
+        "Is Anytown rated outstanding after its latest Ofsted?",
+    ):
+        assert asks_current_position(question), question
+    for question in (
+        "Is it better now than in 2019?",  # a comparison needs both reports
+        "What did the latest inspection say about care leavers?",  # names its report: which_report picks it
+        "Were care leavers well supported?",
+    ):
+        assert not asks_current_position(question), question
+    assert [r.document_id for r in current_position(REPORTS)] == [
+        "anytown-inspection-2024",
+        "anytown-focused-visit-2025",
+    ]
+    visits_only = [r for r in REPORTS if r.kind == "focused visit"]
+    assert current_position(visits_only) == visits_only  # no inspection indexed: every report stands
+
+
+def test_everyday_names_of_authorities_name_them_only_as_written() -> None:
+    from indexer.authorities import everyday_aliases, find_authorities, load_authorities
+
+    names = {la.name for la in load_authorities()}
+    assert set(everyday_aliases().values()) <= names  # every alias points at an authority in the DfE table
+    assert [la.name for la in find_authorities("Are care leavers in South Glos housed well?")] == [
+        "South Gloucestershire"
+    ]
+    assert [la.name for la in find_authorities("Kingston's fostering service")] == ["Kingston upon Thames"]
+    assert [la.name for la in find_authorities("Kingston upon Hull's fostering service")] == ["Kingston upon Hull"]
+    assert find_authorities("The manager bucks the trend") == []  # an alias counts only written as listed
+    assert [la.name for la in find_authorities("Bucks care leavers")] == ["Buckinghamshire"]
+
+
+def test_acronyms_are_understood_where_any_report_spells_them_out() -> None:
+    from indexer.acronyms import defined_acronyms
+
+    table = defined_acronyms(
+        [
+            "Risks of female genital mutilation (FGM) are recognised.",
+            "The multi-agency safeguarding hub (MASH) screens contacts. Personal advisers (PAs) keep in touch.",
+            "Staff use the signs of safety model (SoS) and the Public Law Outline (PLO).",
+            "Leaders (the council) agreed.",  # brackets that define nothing
+        ]
+    )
+    assert table["FGM"] == "female genital mutilation"
+    assert table["MASH"] == "multi-agency safeguarding hub"  # the shortest run of words that fits
+    assert table["PAs"] == "personal advisers"
+    assert table["PLO"] == "public law outline"
+    assert "council" not in " ".join(table)
