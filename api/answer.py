@@ -25,6 +25,7 @@ from api.tables import (
     no_grades_answer,
 )
 from api.understand import (
+    about_grades,
     asks_for_grade,
     outside_remit,
     ungraded_only,
@@ -140,9 +141,12 @@ def answer_question(
     judge_file = reranker.judge_path() if reranker is not None else None
     # the fine-tuned cross-encoder learnt everyday words: it reads the question as asked
     first = rerank_query(q, stage.expanded, settings.retrieval.rerank_expanded)
+    candidates = carried + stage.fused
+    if not about_grades(q):  # the judgement table answers grade questions only
+        candidates = [h for h in candidates if h.chunk.paragraph != "judgements"]
     ranked = rerank_cascade(
         first,
-        carried + stage.fused,
+        candidates,
         index,
         reranker,
         n + len(carried),

@@ -134,7 +134,7 @@ def resolve_scope(question: str, index: Index, filters: Filters | None) -> Scope
             return Scope(filters=base.model_copy(update={"document_ids": []}), note=f"the {word} {kind}")
         chosen = picked
     chosen = which_report(question, chosen)
-    if asks_current_position(question) and not references and not years and not nth:
+    if not references and not years and not nth and (asks_current_position(question) or untimed(question)):
         chosen = current_position(chosen)
     if len(chosen) == len(reports):
         return Scope(filters=base)
@@ -234,6 +234,21 @@ def asks_current_position(question: str) -> bool:
     if COMPARATIVE.search(question) or _WHICH_REPORT.search(question):
         return False
     return bool(NOW.search(question) or _LATEST_OFSTED.search(question))
+
+
+# words that ask about the past without naming a report: every report stays in scope
+_HISTORY = re.compile(
+    r"\b(?:ever|in the past|previously|used to|over the years|history|historically|back then|at the time|"
+    r"any (?:of the|of its) (?:reports|inspections|visits)|each (?:report|inspection|visit)"
+    r"|every (?:report|inspection))\b",
+    re.I,
+)
+
+
+def untimed(question: str) -> bool:
+    """Return whether a question names no time, report, comparison or past ('Do care leavers get help with
+    housing in Anytown?'): it asks about the current position, as inspectors' latest findings give it."""
+    return not (NAMES_TIME.search(question) or COMPARATIVE.search(question) or _HISTORY.search(question))
 
 
 def current_position(reports: list[Report]) -> list[Report]:

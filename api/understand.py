@@ -140,6 +140,19 @@ def asks_for_grade(question: str) -> bool:
     return bool(_GRADE_WORDS.search(question))
 
 
+# grade questions that name no grade word: 'How did Ofsted rate…', 'How were care leavers judged', 'only RI?'
+_GRADE_ASKED = re.compile(
+    r"\b(?:judged?|rate|verdict|effective(?:ness)? overall|overall effectiveness|RI)\b"
+    r"|\bhow (?:well|badly) did\b|\bhow did .{0,60}\bdo\b|\b(?:good|outstanding|inadequate) overall\b",
+)
+
+
+def about_grades(question: str) -> bool:
+    """Return whether a question is about judgement grades, so that the judgement table may answer it. Any other
+    question is answered from the report's paragraphs: the table says how an area was judged, never why."""
+    return asks_for_grade(question) or bool(_GRADE_ASKED.search(question) or re.search(r"\bjudged?\b", question, re.I))
+
+
 def ungraded_only(reports: list[Report]) -> bool:
     """Return whether every report in scope is of a kind that carries no judgement grades."""
     return bool(reports) and all(r.kind in UNGRADED_KINDS for r in reports)
