@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,13 +16,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.engine import Engine
-from api.routes import ask, findings, health, reports
+from api.jobs import Jobs
+from api.limits import BodyLimitMiddleware, RateLimitMiddleware
+from api.observe import Metrics, ObserveMiddleware
+from api.routes import admin, ask, findings, health, reports
+from api.security import KeyRing
 from indexer.errors import (
     IndexMismatchError,
     IndexNotFoundError,
     NotFoundError,
     OfstedQAError,
     QuestionError,
+    ReportParseError,
 )
 from indexer.settings import Settings, get_settings
 
@@ -32,24 +39,71 @@ _STATUS = {
     IndexMismatchError: 503,
     NotFoundError: 404,
     QuestionError: 422,
+    ReportParseError: 422,
 }
+
+
+def validation_detail(errors: list[dict[str, object]], max_question_chars: int) -> str:
+    """Return one sentence naming each invalid field and what is wrong with it."""
+    parts = []
+    for err in errors:
+        loc = [str(x) for x in err.get("loc", ()) if x != "body"]  # type: ignore[attr-defined]
+        if loc == ["question"] and err.get("type") == "string_too_long":
+            chars = len(str(err.get("input", "")))
+            return (
+                f"Question is {chars:,} characters; the limit is {max_question_chars:,} "
+                "(OFSTED_QA_API__MAX_QUESTION_CHARS). Shorten it to the point you want answered."
+            )
+        where = ".".join(loc)
+        msg = str(err.get("msg"))
+        if err.get("type") in ("model_attributes_type", "dict_type") and not where:
+            msg = 'the body must be a JSON object, e.g. {"question": "How were care leavers judged?"}'
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "Invalid request: " + "; ".join(parts) + "."
+
+
+async def watch_generations(engine: Engine, metrics: Metrics, poll_s: float) -> None:
+    """Load each new generation another process (ofsted-qa index, cron, a second server) makes live."""
+    while True:
+        await asyncio.sleep(poll_s)
+        try:
+            outcome = await run_in_threadpool(engine.reload_if_changed)
+        except Exception:  # the watcher must outlive any one failed look
+            log.exception("checking the index directory failed")
+            continue
+        if outcome is not None:
+            metrics.reloads.labels("loaded" if outcome else "failed").inc()
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None, build_default: bool = True) -> FastAPI:
     """Return the app; the engine (index + models) is loaded in the lifespan, or taken as given."""
     settings = settings or get_settings()
 
+    metrics = Metrics()
+    keys = KeyRing.from_settings(settings.api)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         eng = engine or Engine(settings)
         app.state.engine = eng
+        app.state.jobs = Jobs(eng)
         if eng.index is None:
             try:
                 await run_in_threadpool(eng.load, build_default)
+            except IndexMismatchError:
+                raise  # a damaged or foreign index: refuse to start (the sentence says how to rebuild)
             except OfstedQAError as exc:
-                log.warning("%s", exc)  # served as 503 with the same sentence
+                log.warning("%s", exc)  # no index yet: served as 503 with the same sentence until one appears
         await run_in_threadpool(eng.warm_up)
+        watcher = None
+        if settings.api.reload_poll_s > 0:
+            watcher = asyncio.create_task(watch_generations(eng, metrics, settings.api.reload_poll_s))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await run_in_threadpool(app.state.jobs.shutdown)
 
     app = FastAPI(
         title="ofsted-qa",
@@ -59,6 +113,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings, app.state.metrics, app.state.keys = settings, metrics, keys
 
     @app.exception_handler(OfstedQAError)
     async def project_error(request: Request, exc: OfstedQAError) -> JSONResponse:
@@ -67,11 +122,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        return JSONResponse(status_code=422, content={"detail": "Invalid request: " + "; ".join(parts) + "."})
+        detail = validation_detail(list(exc.errors()), settings.api.max_question_chars)
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -79,10 +131,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.api.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"],
         )
 
+    # the last added runs first: every request gets an id and is counted, even one refused as too big or too fast
+    app.add_middleware(RateLimitMiddleware, api=settings.api)
+    app.add_middleware(BodyLimitMiddleware, api=settings.api)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+
+    app.include_router(admin.router)
     app.include_router(ask.router)
     app.include_router(reports.router)
     app.include_router(findings.router)

@@ -4,6 +4,7 @@ OfstedQAError
 ├── ReportParseError      a file could not be read as a report
 ├── IndexNotFoundError    no index where one was expected
 ├── IndexMismatchError    an index built with other models or settings
+│   └── IndexCorruptError a generation whose files are damaged, truncated or inconsistent
 ├── NotFoundError         an unknown report, paragraph or filter value
 └── QuestionError         an empty or over-long question
 """
@@ -23,6 +24,10 @@ class IndexNotFoundError(OfstedQAError):
 
 class IndexMismatchError(OfstedQAError):
     """The index on disk was built with another model or incompatible settings."""
+
+
+class IndexCorruptError(IndexMismatchError):
+    """A generation on disk is damaged, truncated or disagrees with its manifest."""
 
 
 class NotFoundError(OfstedQAError):
