@@ -66,10 +66,6 @@ async def _send_json(send: Send, status: int, detail: str, headers: list[tuple[b
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    """Raised inside receive() when a streamed body passes the limit."""
-
-
 def body_limit_for(method: str, path: str, api: ApiSettings) -> int:
     """Return the largest body accepted for a request: uploads get their own cap plus room for the form."""
     if method == "POST" and path == "/reports":
@@ -98,27 +94,30 @@ class BodyLimitMiddleware:
             await _send_json(send, 413, detail)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge
+                if seen > limit and not started:
+                    # answer now, and tell the app the client has gone so it stops reading
+                    refused = True
+                    await _send_json(send, 413, detail)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is already sent; whatever the app says after is dropped
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if not started:
-                await _send_json(send, 413, detail)
+        await self.app(scope, counted, tracked)
 
 
 class TokenBucket:

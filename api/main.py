@@ -43,12 +43,13 @@ _STATUS = {
 }
 
 
-def validation_detail(errors: list[dict[str, object]], max_question_chars: int) -> str:
-    """Return one sentence naming each invalid field and what is wrong with it."""
+def validation_detail(errors: list[dict[str, object]], max_question_chars: int | None) -> str:
+    """Return one sentence naming each invalid field and what is wrong with it (a question over the limit in
+    /ask: the setting that sets the limit, when max_question_chars is given)."""
     parts = []
     for err in errors:
         loc = [str(x) for x in err.get("loc", ()) if x != "body"]  # type: ignore[attr-defined]
-        if loc == ["question"] and err.get("type") == "string_too_long":
+        if max_question_chars and loc == ["question"] and err.get("type") == "string_too_long":
             chars = len(str(err.get("input", "")))
             return (
                 f"Question is {chars:,} characters; the limit is {max_question_chars:,} "
@@ -122,7 +123,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = validation_detail(list(exc.errors()), settings.api.max_question_chars)
+        asking = request.url.path in ("/ask", "/ask/stream")
+        detail = validation_detail(list(exc.errors()), settings.api.max_question_chars if asking else None)
         return JSONResponse(status_code=422, content={"detail": detail})
 
     if settings.api.cors_origins:
