@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.engine import Engine
-from indexer.errors import NotFoundError, OfstedQAError, ReportParseError
+from indexer.errors import NotFoundError, OfstedQAError, ReportParseError, TooLargeError
 from indexer.filecheck import document_id_from, sniff_report
 from indexer.models import Report
 
@@ -48,8 +48,9 @@ def check_upload(data: bytes, filename: str, document_id: str | None, max_bytes:
     """
     label = document_id or filename or "the upload"
     if len(data) > max_bytes:
-        raise ReportParseError(
-            f"{label}: {len(data):,} bytes; the limit is {max_bytes:,} (OFSTED_QA_API__MAX_UPLOAD_BYTES)."
+        raise TooLargeError(
+            f"{label[:80]}: more than {max_bytes:,} bytes (OFSTED_QA_API__MAX_UPLOAD_BYTES). Ask the operator to "
+            "raise the limit, or upload the report without attachments."
         )
     suffix = sniff_report(data, label[:80])
     return document_id_from(document_id or filename or ""), suffix
@@ -63,9 +64,15 @@ def parse_upload(data: bytes, document_id: str, suffix: str, staging: Path) -> R
         path = Path(tmp) / f"{document_id}{suffix}"
         path.write_bytes(data)
         try:
-            return parse_report(path)
+            report = parse_report(path)
         except ReportParseError as exc:
             raise ReportParseError(str(exc).replace(str(path), document_id + suffix)) from exc
+    if not report.local_authority or not (report.inspection_dates or report.published):
+        raise ReportParseError(
+            f"{document_id}{suffix}: no report paragraphs found that read as an Ofsted report (no local authority "
+            "or inspection dates). Upload the report as Ofsted published it."
+        )
+    return report
 
 
 def store_upload(data: bytes, document_id: str, suffix: str, uploads_dir: Path) -> Path:

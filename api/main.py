@@ -28,6 +28,7 @@ from indexer.errors import (
     OfstedQAError,
     QuestionError,
     ReportParseError,
+    TooLargeError,
 )
 from indexer.settings import Settings, get_settings
 
@@ -40,6 +41,7 @@ _STATUS = {
     NotFoundError: 404,
     QuestionError: 422,
     ReportParseError: 422,
+    TooLargeError: 413,
 }
 
 

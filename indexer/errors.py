@@ -6,7 +6,8 @@ OfstedQAError
 ├── IndexMismatchError    an index built with other models or settings
 │   └── IndexCorruptError a generation whose files are damaged, truncated or inconsistent
 ├── NotFoundError         an unknown report, paragraph or filter value
-└── QuestionError         an empty or over-long question
+├── QuestionError         an empty or over-long question
+└── TooLargeError         an upload or request over the server's size limit
 """
 
 
@@ -36,3 +37,7 @@ class NotFoundError(OfstedQAError):
 
 class QuestionError(OfstedQAError):
     """The question is empty or too long."""
+
+
+class TooLargeError(OfstedQAError):
+    """An upload or request body is larger than the server accepts."""
