@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.engine import Engine
-from indexer.store import Index, build_index
+from indexer.store import build_index
 from tests.conftest import DATA, SEED_LETTER, LiveServer, engine_copy
 from tests.pdfs import blank_pdf, encrypted_pdf
 
