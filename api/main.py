@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.engine import Engine
 from api.jobs import Jobs
@@ -45,6 +46,9 @@ _STATUS = {
 }
 
 
+_EXAMPLE = '{"question": "How were care leavers judged?"}'
+
+
 def validation_detail(errors: list[dict[str, object]], max_question_chars: int | None) -> str:
     """Return one sentence naming each invalid field and what is wrong with it (a question over the limit in
     /ask: the setting that sets the limit, when max_question_chars is given)."""
@@ -59,8 +63,16 @@ def validation_detail(errors: list[dict[str, object]], max_question_chars: int |
             )
         where = ".".join(loc)
         msg = str(err.get("msg"))
-        if err.get("type") in ("model_attributes_type", "dict_type") and not where:
-            msg = 'the body must be a JSON object, e.g. {"question": "How were care leavers judged?"}'
+        kind = err.get("type")
+        if kind in ("model_attributes_type", "dict_type") and not where:
+            msg = "the body must be a JSON object, e.g. " + _EXAMPLE
+        elif kind == "json_invalid":
+            where, msg = (
+                "",
+                f"the body is not valid JSON (error at character {loc[0] if loc else '?'}); send " + _EXAMPLE,
+            )
+        elif kind == "missing" and not where:
+            msg = "the body is missing; send a JSON object, e.g. " + _EXAMPLE
         parts.append(f"{where}: {msg}" if where else msg)
     return "Invalid request: " + "; ".join(parts) + "."
 
@@ -127,7 +139,29 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         asking = request.url.path in ("/ask", "/ask/stream")
         detail = validation_detail(list(exc.errors()), settings.api.max_question_chars if asking else None)
+        ctype = request.headers.get("content-type", "")
+        in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        if in_body and request.url.path != "/reports" and not ctype.startswith("application/json"):
+            detail = (
+                "Invalid request: send the body as a JSON object with 'Content-Type: application/json' (this "
+                f"request sent '{ctype[:60] or 'no content type'}'), e.g. {_EXAMPLE}."
+            )
         return JSONResponse(status_code=422, content={"detail": detail})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing at {request.url.path[:100]}. The API's paths are listed at /docs."
+        elif exc.status_code == 400 and request.url.path == "/reports":
+            detail = (
+                f"The upload could not be read ({detail}). Send the report as multipart/form-data with the file in "
+                "a field named 'file', e.g. curl -F file=@report.pdf -H 'Authorization: Bearer <key>' …/reports."
+            )
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            allowed = (exc.headers or {}).get("Allow", "")
+            detail = f"{request.method} is not allowed on {request.url.path[:100]}; use {allowed or 'another method'}."
+        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
