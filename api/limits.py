@@ -154,12 +154,14 @@ class RateLimiter:
             return bucket.take(now)
 
 
-def client_id(scope: Scope) -> str:
-    """Return who is asking: a hash of the API key when one is sent, else the client's IP address."""
+def client_id(scope: Scope, is_key: Callable[[str], bool]) -> str:
+    """Return who is asking: a hash of the API key when a valid one is sent, else the client's IP address (an
+    invented key must not buy a fresh bucket)."""
     headers = dict(scope["headers"])
-    key = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ").strip()
-    if key:
-        return "key:" + hashlib.sha256(key).hexdigest()[:16]
+    raw = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ").strip()
+    key = raw.decode("latin-1")
+    if key and is_key(key):
+        return "key:" + hashlib.sha256(raw).hexdigest()[:16]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -167,18 +169,17 @@ def client_id(scope: Scope) -> str:
 class RateLimitMiddleware:
     """Answer 429 with Retry-After when a client exceeds its rate on the costly endpoints."""
 
-    def __init__(self, app: ASGIApp, api: ApiSettings) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, api: ApiSettings, is_key: Callable[[str], bool]) -> None:
+        self.app, self.api, self.is_key = app, api, is_key
         self.limiter = (
             RateLimiter(api.rate_limit_per_minute, api.rate_limit_burst) if api.rate_limit_per_minute else None
         )
-        self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.limiter is None or scope["type"] != "http" or scope["path"] not in RATE_LIMITED:
             await self.app(scope, receive, send)
             return
-        wait = self.limiter.wait_s(client_id(scope))
+        wait = self.limiter.wait_s(client_id(scope, self.is_key))
         if wait > 0:
             retry = max(1, math.ceil(wait))
             detail = (

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +32,7 @@ from indexer.errors import (
     ReportParseError,
     TooLargeError,
 )
-from indexer.settings import Settings, get_settings
+from indexer.settings import ApiSettings, Settings, get_settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("ofsted_qa")
@@ -75,6 +76,17 @@ def validation_detail(errors: list[dict[str, object]], max_question_chars: int |
             msg = "the body is missing; send a JSON object, e.g. " + _EXAMPLE
         parts.append(f"{where}: {msg}" if where else msg)
     return "Invalid request: " + "; ".join(parts) + "."
+
+
+def document_limits(schema: dict[str, Any], api: ApiSettings) -> dict[str, Any]:
+    """Return the OpenAPI schema with this server's limits on a question and its history (the model's own
+    ceilings are wider, so one schema serves every configuration)."""
+    ask_schema = schema.get("components", {}).get("schemas", {}).get("AskRequest", {}).get("properties", {})
+    if "question" in ask_schema:
+        ask_schema["question"]["maxLength"] = api.max_question_chars
+    if "history" in ask_schema:
+        ask_schema["history"]["maxItems"] = api.max_history_turns
+    return schema
 
 
 async def watch_generations(engine: Engine, metrics: Metrics, poll_s: float) -> None:
@@ -129,6 +141,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
         lifespan=lifespan,
     )
     app.state.settings, app.state.metrics, app.state.keys = settings, metrics, keys
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_limits(plain_openapi(), settings.api)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(OfstedQAError)
     async def project_error(request: Request, exc: OfstedQAError) -> JSONResponse:
@@ -174,7 +194,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, b
         )
 
     # the last added runs first: every request gets an id and is counted, even one refused as too big or too fast
-    app.add_middleware(RateLimitMiddleware, api=settings.api)
+    app.add_middleware(RateLimitMiddleware, api=settings.api, is_key=keys.check)
     app.add_middleware(BodyLimitMiddleware, api=settings.api)
     app.add_middleware(ObserveMiddleware, metrics=metrics)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from api.engine import Engine
 from api.limits import RateLimiter, TokenBucket, cap_rerank
@@ -20,7 +21,14 @@ QUESTION = "How were the experiences and progress of care leavers judged?"
 @pytest.fixture()
 def strict(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A server with tight rate limits and a small feedback file."""
-    eng = engine_with(engine, tmp_path, rate_limit_per_minute=60, rate_limit_burst=5, feedback_max_bytes=2048)
+    eng = engine_with(
+        engine,
+        tmp_path,
+        rate_limit_per_minute=60,
+        rate_limit_burst=5,
+        feedback_max_bytes=2048,
+        api_keys=[SecretStr("another-client"), SecretStr("k2")],
+    )
     with LiveServer(eng, eng.settings) as server:
         yield server.url, eng
 
@@ -99,7 +107,9 @@ def test_rate_limit_answers_429_with_retry_after_per_client(strict) -> None:  # 
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert "the limit is 60 a minute with bursts of 5 (OFSTED_QA_API__RATE_LIMIT_PER_MINUTE)" in r.json()["detail"]
     other = httpx.post(f"{url}/feedback", json=payload, headers={"X-API-Key": "another-client"})
-    assert other.status_code == 200  # keyed by API key when one is sent
+    assert other.status_code == 200  # keyed by API key when a valid one is sent
+    invented = httpx.post(f"{url}/feedback", json=payload, headers={"X-API-Key": "made-up"})
+    assert invented.status_code == 429  # an invented key is not a new client
     assert httpx.get(f"{url}/coverage").status_code == 200  # reads are not rate limited
 
 

@@ -119,3 +119,18 @@ def test_a_reload_that_fails_keeps_the_old_generation_and_ready_says_so(writable
     assert "Rebuild it with: ofsted-qa index reports/" in r.json()["detail"]
     assert httpx.get(f"{url}/reports/peterborough-ilacs-2023/paragraphs/11").status_code == 200
     assert 'ofsted_qa_index_reloads_total{outcome="failed"} 1.0' in httpx.get(f"{url}/metrics").text
+
+
+def test_upload_with_a_known_id_replaces_that_report(writable) -> None:  # type: ignore[no-untyped-def]
+    url, _ = writable
+    for source in (LUTON, DATA / "brent-inspection-2026-06-17.pdf"):
+        files = {"file": ("report.pdf", source.read_bytes(), "application/pdf")}
+        r = httpx.post(f"{url}/reports", files=files, data={"document_id": "latest-upload"}, headers=KEY)
+        assert wait_for_job(url, r.json()["id"])["state"] == "done"
+    report = httpx.get(f"{url}/reports/latest-upload").json()
+    assert report["local_authority"] == "Brent" and len(httpx.get(f"{url}/reports").json()) == 3
+
+
+def test_openapi_schema_carries_this_servers_limits(live_server: str) -> None:
+    ask = httpx.get(f"{live_server}/openapi.json").json()["components"]["schemas"]["AskRequest"]["properties"]
+    assert ask["question"]["maxLength"] == 2000 and ask["history"]["maxItems"] == 10
