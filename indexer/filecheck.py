@@ -41,7 +41,7 @@ def check_pdf(data: bytes, name: str) -> None:
                 f"{name}: the PDF is encrypted (password-protected). Save an unprotected copy and use that."
             ) from exc
         raise ReportParseError(
-            f"{name}: a damaged or truncated PDF ({str(exc).rstrip('.')}). "
+            f"{name}: not a readable PDF, damaged or truncated ({str(exc).rstrip('.')}). "
             "Download the report again and use the new copy."
         ) from exc
     try:

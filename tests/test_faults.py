@@ -81,7 +81,8 @@ class Server:
 
 def test_kill_9_mid_index_keeps_the_old_generation_and_the_next_run_completes(seed_dir: Path, tmp_path: Path) -> None:
     before = Index.load(seed_dir)
-    args = [EXE, "index", *(str(DATA / n) for n in HISTORY), "--index", str(seed_dir)]
+    batch = HISTORY[:3]  # about 300 paragraphs to embed: seconds of work to be killed in
+    args = [EXE, "index", *(str(DATA / n) for n in batch), "--index", str(seed_dir)]
     proc = subprocess.Popen(args, env=env_for(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen = b""
     assert proc.stderr is not None
@@ -116,7 +117,7 @@ def test_kill_9_mid_index_keeps_the_old_generation_and_the_next_run_completes(se
     assert done.returncode == 0, done.stderr
     final = Index.load(seed_dir)
     assert final.path != before.path
-    assert {Path(n).stem for n in HISTORY} <= set(final.reports) | set(final.aliases)
+    assert {Path(n).stem for n in batch} <= set(final.reports) | set(final.aliases)
     assert all(final.report(doc) for doc in before.reports)  # an earlier report may now be an alias of its PDF
     assert [p.name for p in seed_dir.iterdir() if p.name.startswith(".gen-")] == []
 
@@ -237,7 +238,7 @@ def test_bad_files_in_a_batch_are_named_with_reasons_and_the_rest_indexed(
     assert "the file is empty" in reasons["empty.pdf"]
     assert "binary data, neither a PDF nor text" in reasons["binary.txt"]
     assert "the PDF is encrypted (password-protected)" in reasons["locked.pdf"]
-    assert "a damaged or truncated PDF" in reasons["malformed.pdf"]
+    assert "not a readable PDF, damaged or truncated" in reasons["malformed.pdf"]
     index = Index.load(seed_dir)
     assert sorted(index.reports) == [
         "luton-focused-visit-2024-09-09",

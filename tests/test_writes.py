@@ -70,7 +70,7 @@ def test_upload_adds_a_report_then_delete_removes_it(writable) -> None:  # type:
         ("blank.pdf", b"   \n", 422, "the file is empty"),
         ("photo.pdf", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 422, "binary data, neither a PDF nor text"),
         ("locked.pdf", encrypted_pdf(), 422, "the PDF is encrypted (password-protected)"),
-        ("cut.pdf", LUTON.read_bytes()[:5000], 422, "a damaged or truncated PDF"),
+        ("cut.pdf", LUTON.read_bytes()[:5000], 422, "not a readable PDF, damaged or truncated"),
         ("scan.pdf", blank_pdf(), 422, "no report paragraphs found"),
         ("notes.txt", b"Shopping list: eggs, milk.", 422, "no report paragraphs found"),
         ("....pdf", SEED_LETTER.read_bytes(), 422, "gives no usable report id"),
