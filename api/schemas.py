@@ -64,6 +64,8 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     ready: bool = Field(description="True once an index and the models are loaded and the last reload worked.")
     generation: str | None = Field(description="The index generation served (its directory name).")
     detail: str = Field(description="What is served, or what is missing and what to do.")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import EngineDep
+from api.engine import Engine
 from api.observe import Metrics
 from api.schemas import Feedback, Health, Ready
 from api.security import ReadKey
@@ -39,27 +40,24 @@ def health(engine: EngineDep) -> Health:
 )
 def ready(engine: EngineDep) -> JSONResponse:
     """Return 200 naming the index generation served, or 503 saying what is missing and what to do."""
-    if engine.index is None:
-        body = Ready(
-            ready=False,
-            generation=None,
-            detail=str(engine.reload_error[1])
-            if engine.reload_error
-            else f"No index is loaded from {engine.settings.index.dir}. Build one with: ofsted-qa index reports/ "
-            f"--index {engine.settings.index.dir}",
-        )
-    elif not engine.models_loaded:
-        body = Ready(ready=False, generation=engine.generation, detail="The models are still loading. Try again.")
-    elif engine.reload_error is not None:
-        body = Ready(
-            ready=False,
-            generation=engine.generation,
-            detail=f"Generation {engine.reload_error[0]} could not be loaded; still serving {engine.generation}. "
-            f"{engine.reload_error[1]}",
-        )
-    else:
-        body = Ready(ready=True, generation=engine.generation, detail=f"Serving index generation {engine.generation}.")
+    body = readiness(engine)
     return JSONResponse(status_code=200 if body.ready else 503, content=body.model_dump())
+
+
+def readiness(engine: Engine) -> Ready:
+    """Return whether the engine can answer: an index and the models loaded, and the last reload worked."""
+    served = engine.generation
+    if engine.index is None:
+        index_dir = engine.settings.index.dir
+        why = f"No index is loaded from {index_dir}. Build one with: ofsted-qa index reports/ --index {index_dir}"
+        return Ready(ready=False, generation=None, detail=engine.reload_error[1] if engine.reload_error else why)
+    if not engine.models_loaded:
+        return Ready(ready=False, generation=served, detail="The models are still loading. Try again in a minute.")
+    if engine.reload_error is not None:
+        failed, why = engine.reload_error
+        detail = f"Generation {failed} could not be loaded; still serving {served}. {why}"
+        return Ready(ready=False, generation=served, detail=detail)
+    return Ready(ready=True, generation=served, detail=f"Serving index generation {served}.")
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
