@@ -125,17 +125,33 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(envvar="PORT", help="Port (default 8000, or $PORT).")] = None,
 ) -> None:
-    """Serve the API and chat page; indexes the bundled reports on first start when no index exists."""
+    """Serve the API and chat page; indexes the bundled reports on first start when no index exists.
+
+    A damaged index, or one built with other models, stops the server before it listens, with one sentence
+    saying how to rebuild; with no index at all it serves 503 (and /ready says so) until one is built."""
+    import logging.config
+
     import uvicorn
 
+    from api.engine import Engine
     from api.main import create_app
+    from api.observe import log_config
+    from indexer.errors import IndexNotFoundError
 
     settings = _settings(index)
-    build_default = index is None
-    app_ = create_app(settings, build_default=build_default)
+    logs = log_config(settings.api.log_format)
+    logging.config.dictConfig(logs)
+    engine = Engine(settings)
+    try:
+        engine.load(build_default=index is None)
+    except IndexNotFoundError as exc:
+        typer.echo(f"warning: {exc}", err=True)
+    except OfstedQAError as exc:
+        _fail(exc)
+    app_ = create_app(settings, engine=engine)
     h, p = host or settings.api.host, port or settings.api.port
     typer.echo(f"ofsted-qa: serving on http://{h}:{p} (chat page at /, API docs at /docs)", err=True)
-    uvicorn.run(app_, host=h, port=p, log_level="info")
+    uvicorn.run(app_, host=h, port=p, log_config=logs)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import cached_property
 from pathlib import Path
 
@@ -12,10 +13,11 @@ from api.findings import FindingsRequest, find_findings
 from api.retrieve import first_stage
 from api.scope import question_scope
 from indexer.embed import Embedder, Reranker
-from indexer.errors import IndexMismatchError, IndexNotFoundError
+from indexer.errors import IndexMismatchError, IndexNotFoundError, OfstedQAError
+from indexer.generations import current_generation
 from indexer.models import Answer, Findings, Hit, Turn
 from indexer.settings import Settings
-from indexer.store import BuildResult, Filters, Index, build_index
+from indexer.store import BuildResult, Filters, Index, build_index, remove_reports
 
 log = logging.getLogger("ofsted_qa")
 
@@ -39,6 +41,15 @@ class Engine:
         )
         self.index = index
         self._lock = threading.Lock()
+        self.models_loaded = False
+        self.model_load_s: dict[str, float] = {}
+        # the generation a failed reload tried, and why: the old one keeps serving, /ready says so
+        self.reload_error: tuple[str, str] | None = None
+
+    @property
+    def generation(self) -> str | None:
+        """Return the name of the generation being served (its directory), or None."""
+        return self.index.path.name if self.index is not None and self.index.path is not None else None
 
     @cached_property
     def topic_reranker(self) -> Reranker:
@@ -60,13 +71,46 @@ class Engine:
             log.info("No index in %s: indexing the bundled reports in %s", index_dir, self.settings.index.corpus_dir)
             self.build([self.settings.index.corpus_dir])
         assert self.index is not None
-        if self.index.manifest.embedding_sha256 != self.embedder.sha256:
-            raise IndexMismatchError(
-                f"The index in {index_dir} was embedded with {self.index.manifest.embedding_model}; questions "
-                f"would be embedded with {self.embedder.name}. Rebuild it with: ofsted-qa index reports/ --index "
-                f"{index_dir}, or set OFSTED_QA_INDEX__EMBEDDER_DIR to the model it was built with."
-            )
+        self.check_models(self.index)
         return self.index
+
+    def check_models(self, index: Index) -> None:
+        """Raise IndexMismatchError when the index was embedded by another model than the one loaded."""
+        if index.manifest.embedding_sha256 != self.embedder.sha256:
+            index_dir = self.settings.index.dir
+            raise IndexMismatchError(
+                f"The index in {index_dir} was embedded with {index.manifest.embedding_model}; questions "
+                f"would be embedded with {self.embedder.name}. Rebuild it with: ofsted-qa index reports/ --index "
+                f"{index_dir} --fresh, or set OFSTED_QA_INDEX__EMBEDDER_DIR to the model it was built with."
+            )
+
+    def reload_if_changed(self) -> bool | None:
+        """Load the live generation when CURRENT names another one; return True when swapped in, False when the
+        load failed (the old generation keeps serving), None when nothing changed or a build is under way."""
+        live = current_generation(self.settings.index.dir)
+        tried = self.reload_error[0] if self.reload_error else None
+        if live is None or live in (self.generation, tried):
+            return None
+        if not self._lock.acquire(blocking=False):
+            return None  # this process is building: it swaps its own generation in
+        try:
+            index = Index.load(self.settings.index.dir)
+            self.check_models(index)
+        except OfstedQAError as exc:
+            self.reload_error = (live, str(exc))
+            log.error("index reload failed; still serving %s: %s", self.generation, exc)
+            return False
+        finally:
+            self._lock.release()
+        self.index, self.reload_error = index, None  # requests under way keep the Index object they hold
+        log.info("index generation %s loaded", self.generation)
+        return True
+
+    def remove(self, document_ids: list[str]) -> Index:
+        """Remove reports from the index directory and swap the smaller generation in."""
+        with self._lock:
+            self.index, self.reload_error = remove_reports(self.settings.index.dir, document_ids), None
+            return self.index
 
     def build(self, paths: list[Path], keep_existing: bool = True) -> BuildResult:
         """Index files into the engine's index directory and swap the new index in."""
@@ -80,7 +124,7 @@ class Engine:
                 self.settings.index.max_chunk_words,
                 keep_existing,
             )
-            self.index = result.index
+            self.index, self.reload_error = result.index, None
             return result
 
     def require_index(self) -> Index:
@@ -93,9 +137,14 @@ class Engine:
         return self.index
 
     def warm_up(self) -> None:
-        """Load both models now rather than on the first question."""
+        """Load both models now rather than on the first question, timing each."""
+        t = time.perf_counter()
         self.embedder.embed_query("warm up")
+        self.model_load_s["embedder"] = time.perf_counter() - t
+        t = time.perf_counter()
         self.reranker.score("warm up", ["warm up"])
+        self.model_load_s["reranker"] = time.perf_counter() - t
+        self.models_loaded = True
 
     def ask(
         self,

@@ -4,8 +4,10 @@ OfstedQAError
 ├── ReportParseError      a file could not be read as a report
 ├── IndexNotFoundError    no index where one was expected
 ├── IndexMismatchError    an index built with other models or settings
+│   └── IndexCorruptError a generation whose files are damaged, truncated or inconsistent
 ├── NotFoundError         an unknown report, paragraph or filter value
-└── QuestionError         an empty or over-long question
+├── QuestionError         an empty or over-long question
+└── TooLargeError         an upload or request over the server's size limit
 """
 
 
@@ -25,9 +27,17 @@ class IndexMismatchError(OfstedQAError):
     """The index on disk was built with another model or incompatible settings."""
 
 
+class IndexCorruptError(IndexMismatchError):
+    """A generation on disk is damaged, truncated or disagrees with its manifest."""
+
+
 class NotFoundError(OfstedQAError):
     """An unknown report, paragraph or filter value."""
 
 
 class QuestionError(OfstedQAError):
     """The question is empty or too long."""
+
+
+class TooLargeError(OfstedQAError):
+    """An upload or request body is larger than the server accepts."""

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -166,13 +166,77 @@ class FindingsSettings(BaseModel):
     max_authorities: int = Field(default=30, ge=1, le=200, description="Authorities shown without a filter.")
 
 
+# The schema's own ceiling on a question: max_question_chars may be set lower, never higher.
+QUESTION_CHARS_CEILING = 20_000
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    max_question_chars: int = Field(default=2000, ge=10, le=20000)
+    max_question_chars: int = Field(
+        default=2000, ge=10, le=QUESTION_CHARS_CEILING, description="Longest question accepted, in characters."
+    )
+    max_history_turns: int = Field(default=10, ge=0, le=100, description="Earlier turns a request may carry.")
+    max_history_chars: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Characters of earlier questions and answers a request may carry, all turns together.",
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest JSON request body; larger ones get 413 (uploads have max_upload_bytes).",
+    )
+    max_rerank_candidates: int = Field(
+        default=8,
+        ge=0,
+        le=50,
+        description="Most candidates a client may ask the cross-encoder to read (`rerank_candidates` in /ask); a "
+        "larger request is cut to this. Each candidate costs about 25 ms on 2 cores.",
+    )
+    rate_limit_per_minute: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=100_000.0,
+        description="Requests a client (API key, else IP address) may make per minute to /ask, /ask/stream, "
+        "/findings and /feedback, on average; 0 turns rate limits off.",
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, le=100_000, description="Requests a client may make at once before the rate applies."
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys (JSON list in OFSTED_QA_API__API_KEYS). Held only as SHA-256 hashes once read.",
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="File of API keys, one a line: the key itself, or `sha256:<hex>` of it ('#' starts a comment).",
+    )
+    read_requires_key: bool = Field(
+        default=False, description="Require an API key on read endpoints too (writes always need one)."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed cross-origin; empty = none.")
-    log_questions: bool = Field(default=False, description="Write question text to logs (off: privacy).")
+    log_questions: bool = Field(
+        default=False, description="Write question text to logs and feedback (off: privacy; a hash is kept)."
+    )
+    log_format: Literal["json", "text"] = Field(default="json", description="Log lines as JSON objects, or text.")
     feedback_path: Path = Field(default=REPO_ROOT / "data" / "feedback.jsonl")
+    feedback_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, le=1024**3, description="Size at which the feedback file is rotated."
+    )
+    feedback_backups: int = Field(default=3, ge=0, le=100, description="Rotated feedback files kept (.1, .2, …).")
+    uploads_dir: Path = Field(default=REPO_ROOT / "data" / "uploads", description="Where uploaded reports are kept.")
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024, description="Largest report file accepted."
+    )
+    reload_poll_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=3600.0,
+        description="How often the server checks the index directory for a new generation (0: never).",
+    )
 
     @field_validator("cors_origins")
     @classmethod

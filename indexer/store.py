@@ -25,7 +25,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.chunk import make_chunks
-from indexer.errors import IndexMismatchError, IndexNotFoundError, NotFoundError, ReportParseError
+from indexer.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, NotFoundError, ReportParseError
+from indexer.generations import build_lock, current_generation
 from indexer.models import Chunk, Hit, Report
 
 if TYPE_CHECKING:
@@ -383,11 +384,13 @@ class Index:
         (tmp / "manifest.json").write_text(self.manifest.model_dump_json(indent=2))
         final = index_dir / name
         os.replace(tmp, final)
+        previous = current_generation(index_dir)
         pointer = index_dir / "CURRENT.tmp"
         pointer.write_text(name)
         os.replace(pointer, index_dir / "CURRENT")  # the swap: readers see the old or the new, never half
         self.path = final
-        _prune(index_dir, keep={name})
+        # the previous generation stays one build longer: another server process may be loading it right now
+        _prune(index_dir, keep={name, previous or name})
         return final
 
     @classmethod
@@ -398,17 +401,26 @@ class Index:
             raise IndexNotFoundError(
                 f"No index in {index_dir}. Build one with: ofsted-qa index reports/ --index {index_dir}"
             )
-        gen = index_dir / pointer.read_text().strip()
+        name = current_generation(index_dir) or ""
+        gen = index_dir / name
+        rebuild = f"Rebuild it with: ofsted-qa index reports/ --index {index_dir} --fresh"
+        if not name.startswith("gen-") or "/" in name or not gen.is_dir():
+            raise IndexCorruptError(f"The index in {index_dir} points at a missing generation '{name[:60]}'. {rebuild}")
         try:
             manifest = Manifest.model_validate_json((gen / "manifest.json").read_text())
             reports = [Report.model_validate_json(line) for line in (gen / "reports.jsonl").read_text().splitlines()]
             chunks = [Chunk.model_validate_json(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
             vectors = np.load(gen / "vectors.npy")
         except (OSError, ValueError) as exc:
-            raise IndexNotFoundError(
-                f"The index in {gen} is unreadable ({exc}). "
-                f"Rebuild it with: ofsted-qa index reports/ --index {index_dir}"
-            ) from exc
+            reason = str(exc).splitlines()[0][:160]
+            raise IndexCorruptError(f"The index in {gen} is damaged or truncated ({reason}). {rebuild}") from exc
+        found = (len(reports), len(chunks), tuple(vectors.shape))
+        expected = (len(manifest.reports), manifest.chunks, (manifest.chunks, manifest.dimension))
+        if found != expected and not (manifest.chunks == 0 and len(chunks) == 0):
+            raise IndexCorruptError(
+                f"The index in {gen} is damaged or truncated: {found[0]} reports, {found[1]} chunks and vectors "
+                f"{found[2]} where its manifest says {expected[0]}, {expected[1]} and {expected[2]}. {rebuild}"
+            )
         if manifest.parser_version != PARSER_VERSION:
             raise IndexMismatchError(
                 f"The index in {index_dir} was built by parser version {manifest.parser_version}, this is "
@@ -474,6 +486,31 @@ def build_index(
 
     `workers` processes (0: one per CPU core) share the PDF parsing; the embedder has its own threads.
     """
+    with build_lock(index_dir):
+        return _build_index(
+            paths,
+            index_dir,
+            embedder,
+            reranker_name,
+            reranker_sha256,
+            max_chunk_words,
+            keep_existing,
+            progress,
+            workers,
+        )
+
+
+def _build_index(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    reranker_name: str,
+    reranker_sha256: str,
+    max_chunk_words: int,
+    keep_existing: bool,
+    progress: Callable[[str, int, int], None] | None,
+    workers: int,
+) -> BuildResult:
     workers = workers or (os.cpu_count() or 1)
     started = time.perf_counter()
     previous: Index | None = None
@@ -549,6 +586,27 @@ def build_index(
     return result
 
 
+def remove_reports(index_dir: Path, document_ids: list[str]) -> Index:
+    """Write a new generation without these reports (ids or aliases) and swap it in; return it."""
+    with build_lock(index_dir):
+        index = Index.load(index_dir)
+        gone = {index.resolve_id(d) for d in document_ids}
+        keep = [i for i, c in enumerate(index.chunks) if c.document_id not in gone]
+        reports = [r for d, r in index.reports.items() if d not in gone]
+        manifest = index.manifest.model_copy(
+            update={
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "reports": {d: h for d, h in index.manifest.reports.items() if d not in gone},
+                "chunks": len(keep),
+                "paragraphs": sum(len(r.paragraphs) for r in reports),
+            }
+        )
+        vectors = index.vectors[keep] if keep else np.zeros((0, index.manifest.dimension), np.float32)
+        smaller = Index(reports, [index.chunks[i] for i in keep], vectors, manifest)
+        smaller.save(index_dir)
+        return smaller
+
+
 def _sha256(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -558,9 +616,14 @@ def _sha256(path: Path) -> str:
 
 def parse_one(path: Path) -> Report | str:
     """Return the parsed report, or the sentence saying why the file was skipped (never raises)."""
+    from indexer.filecheck import sniff_report
     from indexer.parse import parse_report
 
     try:
+        with path.open("rb") as fh:
+            kind = sniff_report(fh.read(), str(path))
+        if kind != (".pdf" if path.suffix.lower() == ".pdf" else ".txt"):
+            raise ReportParseError(f"{path}: holds {kind[1:].upper()} content under another name. Rename it {kind}.")
         return parse_report(path)
     except ReportParseError as exc:
         return str(exc)

@@ -121,3 +121,27 @@ def live_server(engine: Engine) -> Iterator[str]:
     """Base URL of a real server over the session index."""
     with LiveServer(engine, engine.settings) as server:
         yield server.url
+
+
+def engine_with(engine: Engine, tmp: Path, **api: object) -> Engine:
+    """An engine sharing the session index and models, with its own API settings (feedback file in tmp)."""
+    settings = engine.settings.model_copy(deep=True)
+    settings.api.feedback_path = tmp / "feedback.jsonl"
+    settings.api.uploads_dir = tmp / "uploads"
+    for name, value in api.items():
+        setattr(settings.api, name, value)
+    return Engine(settings, index=engine.index, embedder=engine.embedder, reranker=engine.reranker)
+
+
+def engine_copy(engine: Engine, tmp: Path, **api: object) -> Engine:
+    """An engine over its own copy of the session index directory (safe to change), sharing the models."""
+    import shutil
+
+    from indexer.store import Index
+
+    eng = engine_with(engine, tmp, **api)
+    assert engine.settings.index.dir.is_dir()
+    shutil.copytree(engine.settings.index.dir, tmp / "index")
+    eng.settings.index.dir = tmp / "index"
+    eng.index = Index.load(tmp / "index")
+    return eng

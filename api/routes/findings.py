@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.findings import FindingsRequest, to_csv, to_markdown
+from api.security import ReadKey
 from indexer.glossary import Term, load_glossary
 from indexer.models import Findings
 
-router = APIRouter(tags=["findings"])
+router = APIRouter(tags=["findings"], dependencies=[ReadKey])
 
 
 @router.post(

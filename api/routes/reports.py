@@ -15,12 +15,13 @@ from api.compose import make_citation
 from api.deps import IndexDep
 from api.schemas import Coverage
 from api.scope import validate_filters
+from api.security import ReadKey
 from indexer.errors import NotFoundError
 from indexer.models import Citation, Report, ReportSummary
 from indexer.parse import AREA_NAMES, GRADES
 from indexer.store import Filters, Index
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], dependencies=[ReadKey])
 
 
 @router.get("/reports", response_model=list[ReportSummary], summary="List the indexed reports")
