@@ -176,7 +176,8 @@ def score_paragraphs(
     """Return the relevant paragraphs of these reports with their relevance.
 
     With a reranker, the cross-encoder judges the `rerank_candidates` best first-stage paragraphs and keeps those
-    at `min_rerank` or above (relevance = its probability); without one, paragraphs at `min_relevance` or above
+    at `min_rerank` or above when they name the topic, `min_rerank_unnamed` when they do not (relevance = its
+    probability); without one, paragraphs at `min_relevance` or above
     are kept (relevance = the first-stage score).
     """
     if reranker is None or cfg.rerank_candidates == 0:
@@ -188,7 +189,12 @@ def score_paragraphs(
     head = sorted(first, key=lambda k: -first[k])[: cfg.rerank_candidates]
     # the opening words say what a paragraph is about; the cross-encoder's time grows with what it reads
     probs = reranker.score(topic, [" ".join(index.paragraphs[k].text.split()[: cfg.rerank_words]) for k in head])
-    return {k: round(p, 4) for k, p in zip(head, probs, strict=True) if p >= cfg.min_rerank}
+    # a paragraph that names the topic (or its glossary forms) needs less of the cross-encoder than one that does not
+    return {
+        k: round(p, 4)
+        for k, p in zip(head, probs, strict=True)
+        if p >= (cfg.min_rerank if matcher.names(index.paragraphs[k].text) else cfg.min_rerank_unnamed)
+    }
 
 
 # ------------------------------------------------------------------ grouping
