@@ -14,7 +14,8 @@ from typing import Any
 from eval.dataset import Question
 from eval.run import Output, Record, score, summarise
 
-GRID = [round(0.01 * i, 2) for i in range(1, 10)] + [round(0.05 * i, 2) for i in range(2, 20)]  # fine where it is chosen
+# fine under 0.1, where the threshold is chosen
+GRID = [round(0.01 * i, 2) for i in range(1, 10)] + [round(0.05 * i, 2) for i in range(2, 20)]
 
 
 def judged(engine: Any, questions: list[Question]) -> list[tuple[Question, Output, float | None]]:
