@@ -169,7 +169,10 @@ class Embedder:
     def _encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         if self.document_model is not None:
             cls = np.stack([self.document_model.run(text)[0] for text in texts])
-            return (cls / np.linalg.norm(cls, axis=1, keepdims=True)).astype(np.float32)
+            unit: np.ndarray[Any, np.dtype[np.float32]] = (cls / np.linalg.norm(cls, axis=1, keepdims=True)).astype(
+                np.float32
+            )
+            return unit
         vecs = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
