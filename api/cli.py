@@ -124,18 +124,21 @@ def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(envvar="PORT", help="Port (default 8000, or $PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Worker processes, each with its own index and models (about 0.3 GB each)."),
+    ] = 1,
 ) -> None:
     """Serve the API and chat page; indexes the bundled reports on first start when no index exists."""
-    import uvicorn
-
-    from api.main import create_app
+    from api.serve import run_server
 
     settings = _settings(index)
-    build_default = index is None
-    app_ = create_app(settings, build_default=build_default)
     h, p = host or settings.api.host, port or settings.api.port
     typer.echo(f"ofsted-qa: serving on http://{h}:{p} (chat page at /, API docs at /docs)", err=True)
-    uvicorn.run(app_, host=h, port=p, log_level="info")
+    try:
+        run_server(settings, h, p, workers=workers, build_default=index is None)
+    except OfstedQAError as exc:
+        _fail(exc)
 
 
 @app.command()
