@@ -126,7 +126,7 @@ def serve(
     port: Annotated[int | None, typer.Option(envvar="PORT", help="Port (default 8000, or $PORT).")] = None,
     workers: Annotated[
         int,
-        typer.Option(min=1, max=64, help="Worker processes, each with its own index and models (about 0.3 GB each)."),
+        typer.Option(min=1, max=64, help="Worker processes, each with its own index and models (see README, Load)."),
     ] = 1,
 ) -> None:
     """Serve the API and chat page; indexes the bundled reports on first start when no index exists."""

@@ -18,8 +18,8 @@ def create_worker_app() -> FastAPI:
 def run_server(settings: Settings, host: str, port: int, workers: int = 1, build_default: bool = True) -> None:
     """Serve until stopped: in this process when `workers` is 1, else under uvicorn's worker supervisor.
 
-    Every worker holds its own index and models (about 0.3 GB each with the bundled reports; README, Load):
-    on 2 cores, more workers than cores buy nothing.
+    Every worker holds its own index and models: about 0.25 GB each with the bundled reports, more with a larger
+    index (README, Load).
     """
     import uvicorn
 
