@@ -223,6 +223,7 @@ async def run_phase(
             reindexing = asyncio.create_task(_reindex_until(deadline, corpus, index_dir, log))
         await asyncio.gather(*tasks)
         elapsed = loop.time() - t0
+        load_average = os.getloadavg()[0]  # the last minute's: on a shared machine, other work shows here
         # the last reindex is let finish (outside the phase's time), so the next phase starts on a quiet server
         reindexed = await reindexing if reindexing is not None else {"reindex_runs": 0, "reindex_failures": 0}
         stop.set()
@@ -241,6 +242,7 @@ async def run_phase(
         "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
         "error_samples": samples,
+        "load_average_1min": round(load_average, 1),
         "peak_rss_mb_per_worker": [peak.get(pid, 0.0) for pid in pids],
     } | (reindexed if reindex is not None else {})
 
@@ -332,10 +334,12 @@ def to_markdown(result: dict[str, Any]) -> str:
 
     lines = [
         f"Load on loopback: {result['seconds_per_phase']:g} s per phase, {result['cpu_cores']} CPU cores, "
-        f"{result['questions']} dev questions in turn to POST /ask (commit {result['commit'][:10]}).",
+        f"{result['questions']} dev questions in turn to POST /ask (commit {result['commit'][:10]}). The load "
+        "average is the machine's over the phase's last minute: above the core count, other work shared the cores.",
         "",
-        "| workers | phase | clients | requests/s | p50 ms | p95 ms | p99 ms | requests | errors | 429s | reindexes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| workers | phase | clients | requests/s | p50 ms | p95 ms | p99 ms | requests | errors | 429s | reindexes "
+        "| load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         for p in run["phases"]:
@@ -343,7 +347,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {run['workers']} | {p['phase']} | {p['clients']} | {p['requests_per_s']:.1f} | {ms(p['p50_ms'])} "
                 f"| {ms(p['p95_ms'])} | {ms(p['p99_ms'])} | {p['requests']} | {p['errors']} "
-                f"| {p['rate_limited_429']} | {reindexes} |"
+                f"| {p['rate_limited_429']} | {reindexes} | {p['load_average_1min']:.1f} |"
             )
     lines += [
         "",

@@ -37,7 +37,7 @@ def test_bench_load_reports_every_phase_with_no_failed_request(tmp_path: Path) -
         assert phase["errors"] == 0, phase["error_samples"]
         assert phase["rate_limited_429"] == 0
         assert phase["ok"] == phase["requests"] > 0
-        assert phase["requests_per_s"] > 0
+        assert phase["requests_per_s"] > 0 and phase["load_average_1min"] >= 0
         assert phase["p50_ms"] <= phase["p95_ms"] <= phase["p99_ms"]
     for phase in run["phases"][2:]:
         assert phase["reindex_runs"] >= 1 and phase["reindex_failures"] == 0
