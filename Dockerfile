@@ -1,4 +1,4 @@
-# The serving image: models run through onnxruntime, no torch (about 0.75 GB, against 2.9 GB with torch).
+# The serving image: models run through onnxruntime, no torch (825 MB, against 2.95 GB with torch).
 # There's no Docker engine here; `make image` builds it with buildah (see ../shared/DOCKER.md).
 ARG BASE=python:3.11-slim-bookworm
 
