@@ -124,6 +124,10 @@ def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(envvar="PORT", help="Port (default 8000, or $PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Worker processes, each with its own index and models (see README, Load)."),
+    ] = 1,
 ) -> None:
     """Serve the API and chat page; indexes the bundled reports on first start when no index exists.
 
@@ -131,11 +135,9 @@ def serve(
     saying how to rebuild; with no index at all it serves 503 (and /ready says so) until one is built."""
     import logging.config
 
-    import uvicorn
-
     from api.engine import Engine
-    from api.main import create_app
     from api.observe import log_config
+    from api.serve import run_server
     from indexer.errors import IndexNotFoundError
 
     settings = _settings(index)
@@ -148,10 +150,13 @@ def serve(
         typer.echo(f"warning: {exc}", err=True)
     except OfstedQAError as exc:
         _fail(exc)
-    app_ = create_app(settings, engine=engine)
     h, p = host or settings.api.host, port or settings.api.port
     typer.echo(f"ofsted-qa: serving on http://{h}:{p} (chat page at /, API docs at /docs)", err=True)
-    uvicorn.run(app_, host=h, port=p, log_config=logs)
+    try:
+        # one worker serves the engine loaded here; several each load their own (the index is checked above)
+        run_server(settings, h, p, workers=workers, engine=engine if workers == 1 else None, log_config=logs)
+    except OfstedQAError as exc:
+        _fail(exc)
 
 
 @app.command()

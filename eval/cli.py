@@ -67,6 +67,46 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         typer.echo(table)
 
+    @app.command("bench-load")
+    def bench_load_command(
+        out: Annotated[Path, typer.Option(help="Folder for load.json, load.md and the server's log.")] = Path(
+            "bench/out/load"
+        ),
+        seconds: Annotated[float, typer.Option(min=1, help="Seconds per phase (6 phases per worker count).")] = 60,
+        clients: Annotated[
+            list[int] | None, typer.Option("--clients", min=1, help="Concurrent clients (repeat; default 1, 10, 50).")
+        ] = None,
+        workers: Annotated[
+            list[int] | None,
+            typer.Option("--workers", min=1, help="Server worker processes (repeat; default 1, 2, 4)."),
+        ] = None,
+        corpus: Annotated[
+            list[Path] | None,
+            typer.Option("--corpus", help="Reports to index and serve (repeat; default the bundled reports)."),
+        ] = None,
+        questions: Annotated[Path | None, typer.Option("--set", help="Questions asked, in turn.")] = None,
+    ) -> None:
+        """Load a real server on loopback: 1, 10, 50 clients, steady and during a reindex, at 1, 2, 4 workers."""
+        from eval.dataset import DEFAULT_SET
+        from eval.load import CLIENTS, WORKERS, run_load, to_markdown, total_errors
+
+        try:
+            result = run_load(
+                out,
+                seconds,
+                clients or CLIENTS,
+                workers or WORKERS,
+                corpus=corpus,
+                questions_path=questions or DEFAULT_SET,
+            )
+        except OfstedQAError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(to_markdown(result))
+        if total_errors(result):
+            typer.echo(f"error: {total_errors(result)} requests failed; see {out / 'load.json'}.", err=True)
+            raise typer.Exit(1)
+
     @app.command("eval-ceiling")
     def eval_ceiling_command(
         sets: Annotated[

@@ -76,3 +76,23 @@ def test_threaded_reranking_gives_the_same_scores_in_order(models: tuple[Embedde
     together = Reranker(reranker.cache_dir, workers=3).score("How is the MASH doing?", passages)
     assert together == alone
     assert max(range(len(passages)), key=lambda i: together[i]) == 1  # the MASH passage, in its own place
+
+
+def test_passages_embed_without_sentence_transformers_as_with_it(
+    models: tuple[Embedder, Reranker], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The slim image has no torch, hence no sentence-transformers: `ofsted-qa index` takes the onnxruntime road."""
+    import importlib.util
+
+    embedder, _ = models
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sentence_transformers" else find_spec(name, *a)
+    )
+    slim = Embedder(folder=embedder.folder)
+    assert slim.document_model is not None
+    texts = ["Care leavers are well supported by personal advisers.", "word " * 600, "The MASH is effective. " * 20]
+    fast, reference = slim.embed_documents(texts), embedder.embed_documents(texts)
+    assert fast.shape == (3, 384)
+    assert np.allclose(fast, reference, atol=1e-6)
+    assert "model" not in vars(slim)  # sentence-transformers was never loaded
