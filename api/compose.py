@@ -102,6 +102,15 @@ def is_summary(index: Index, key: tuple[str, str]) -> bool:
     return bool(_SUMMARY_SECTION.match(index.paragraphs[key].section))
 
 
+_ASKS_TO_IMPROVE = re.compile(r"\bimprov|\brecommend|\bpriorit|\bneeds? to\b|\bshould\b|\bmust\b", re.I)
+
+
+def is_recommendation(question: str, key: tuple[str, str]) -> bool:
+    """Return whether a paragraph is a 'what needs to improve' point (or a priority action) and the question does
+    not ask what should improve: the point names a topic in a line; the finding behind it says what was found."""
+    return key[1].startswith(("improve-", "priority-")) and not _ASKS_TO_IMPROVE.search(question)
+
+
 def cited_answer(question: str, sentences: list[Sentence], citations: list[Citation]) -> Answer:
     """Return an answer made of these sentences and citations (answerable when there is a sentence)."""
     return Answer(
@@ -275,7 +284,8 @@ def compose_answer(question: str, ranked: list[Hit], index: Index, settings: Set
         # whether to answer at all was judged before; here: which paragraphs to cite
 
         def weight(hit: Hit) -> float:  # a summary paragraph touches every topic: a specific one nearly as good wins
-            return logit(hit.score) - (cfg.summary_penalty_logit if is_summary(index, hit.chunk.key) else 0.0)
+            general = is_summary(index, hit.chunk.key) or is_recommendation(question, hit.chunk.key)
+            return logit(hit.score) - (cfg.summary_penalty_logit if general else 0.0)
 
         order = sorted(ranked, key=lambda h: -weight(h))
         best = weight(order[0])

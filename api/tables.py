@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from api.understand import about_grades
 from api.compose import cited_answer, format_dates, make_citation, report_name
 from api.scope import Scope, in_scope_reports, latest_first
 from indexer.models import (
@@ -151,7 +152,8 @@ _HISTORY_INTENT = re.compile(
 
 def compose_grade_history_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Answer 'How has Peterborough's overall effectiveness changed since 2018?' from every inspection's table."""
-    if not (GRADE_INTENT.search(question) or grade_areas(question)) or not _HISTORY_INTENT.search(question):
+    # an area named without a grade word ('Have children in care changed anything?') is not about the table
+    if not (GRADE_INTENT.search(question) or about_grades(question)) or not _HISTORY_INTENT.search(question):
         return None
     graded = [r for r in in_scope_reports(index, scope) if r.judgements]
     if len({r.local_authority for r in graded}) != 1:

@@ -97,6 +97,7 @@ def main(
     epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 1,
     max_pairs: Annotated[int, typer.Option(help="Cap on training pairs (0: all), drawn with the seed.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and initialisation.")] = 13,
+    frozen_layers: Annotated[int, typer.Option(help="Lower encoder layers kept as shipped (of 12).")] = 6,
 ) -> None:
     """Fine-tune the cross-encoder and fit the answer-or-refuse decision; write them to the model folder."""
     import torch
@@ -113,7 +114,7 @@ def main(
         "batch": 16,
         "epochs": epochs,
         "max_length": 192,
-        "frozen_layers": 6,
+        "frozen_layers": frozen_layers,
         "negatives": 2,
         "depth": 12,
         "calibration_share": 0.12,
