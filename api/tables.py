@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from api.understand import about_grades
 from api.compose import cited_answer, format_dates, make_citation, report_name
 from api.scope import Scope, in_scope_reports, latest_first
+from api.understand import about_grades
 from indexer.models import (
     Answer,
     Report,
