@@ -164,3 +164,28 @@ def test_acronyms_are_understood_where_any_report_spells_them_out() -> None:
     assert table["PAs"] == "personal advisers"
     assert table["PLO"] == "public law outline"
     assert "council" not in " ".join(table)
+
+
+def test_only_a_question_about_grades_is_answered_from_the_judgement_table() -> None:
+    from api.understand import about_grades
+
+    for question in (
+        "How were care leavers judged at the latest inspection?",
+        "How did Ofsted rate services for children in care?",
+        "Is Anytown still rated outstanding?",
+        "It came out good overall, but which area was only RI?",
+    ):
+        assert about_grades(question), question
+    for question in (
+        "Is the leaving care team still snowed under?",
+        "Have children in care changed the words professionals use about them?",  # names an area, asks no grade
+    ):
+        assert not about_grades(question), question
+
+
+def test_a_what_needs_to_improve_point_gives_way_unless_improvement_is_asked() -> None:
+    from api.compose import is_recommendation
+
+    assert is_recommendation("What happens after a child who ran away comes back?", ("anytown-inspection", "improve-1"))
+    assert not is_recommendation("What needs to improve for care leavers?", ("anytown-inspection", "improve-1"))
+    assert not is_recommendation("What happens after a child comes back?", ("anytown-inspection", "12"))
