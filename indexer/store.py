@@ -637,9 +637,11 @@ def parse_files(files: list[Path], workers: int) -> Iterable[tuple[Path, Report 
         for path in files:
             yield path, parse_one(path)
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a fork of a process whose threads hold locks (onnxruntime, a server's) can hang
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from zip(files, pool.map(parse_one, files, chunksize=4), strict=True)
 
 
