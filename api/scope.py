@@ -238,7 +238,8 @@ def asks_current_position(question: str) -> bool:
 
 # words that ask about the past without naming a report: every report stays in scope
 _HISTORY = re.compile(
-    r"\b(?:ever|in the past|previously|used to|over the years|history|historically|back then|at the time|"
+    r"\b(?:ever|in the past|previously|used to|over the years|over time|through the years|across the years|"
+    r"track record|history|historically|back then|at the time|across (?:its|their|the) (?:inspections|reports)|"
     r"any (?:of the|of its) (?:reports|inspections|visits)|each (?:report|inspection|visit)"
     r"|every (?:report|inspection))\b",
     re.I,
