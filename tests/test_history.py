@@ -68,10 +68,11 @@ def test_grade_sentences_are_checked_against_the_printed_table() -> None:
 
 def test_the_current_position_comes_first_and_older_reports_are_marked_history(history: Engine) -> None:
     questions = [
-        "What did inspectors say about the emergency duty team in Peterborough?",
-        "How well do personal advisers support care leavers in Peterborough?",
-        "What did inspectors find about private fostering in Peterborough?",
-        "Are social workers' caseloads manageable in Peterborough?",
+        # asked of every report ('over the years'): an untimed question is about the current position only
+        "What have inspectors said about the emergency duty team in Peterborough over the years?",
+        "How well have personal advisers supported care leavers in Peterborough over time?",
+        "What have inspectors ever found about private fostering in Peterborough?",
+        "Have social workers' caseloads been manageable in Peterborough over the years?",
     ]
     flagged = 0
     for question in questions:
@@ -87,6 +88,15 @@ def test_the_current_position_comes_first_and_older_reports_are_marked_history(h
     assert flagged >= 1  # the history index holds six Peterborough reports: some answers span them
     dated = history.ask("What did the 2023 inspection say about the emergency duty team in Peterborough?")
     assert not dated.earlier and not any(s.earlier for s in dated.sentences)
+    # untimed: the current position (the newest inspection and the visits since) answers, nothing older
+    now = history.ask("What did inspectors say about the emergency duty team in Peterborough?")
+    newest_inspection = max(
+        r.ends
+        for r in history.require_index().reports.values()
+        if r.kind == "inspection" and "peterborough" in r.document_id
+    )
+    assert now.citations and all(c.inspection_dates[-1] >= newest_inspection for c in now.citations)
+    assert not now.earlier
 
 
 def test_an_inspection_stays_current_until_the_next_unless_a_later_visit_answers_as_well(history: Engine) -> None:

@@ -293,9 +293,10 @@ def test_earlier_reports_are_shown_after_the_answer_marked_as_history(history_pa
     import httpx
 
     questions = [
-        "What did inspectors say about the emergency duty team in Peterborough?",
-        "How well do personal advisers support care leavers in Peterborough?",
-        "What did inspectors find about private fostering in Peterborough?",
+        # asked of every report ('over the years'): an untimed question is about the current position only
+        "What have inspectors said about the emergency duty team in Peterborough over the years?",
+        "How well have personal advisers supported care leavers in Peterborough over time?",
+        "What have inspectors ever found about private fostering in Peterborough?",
     ]
     with httpx.Client(base_url=history_server, timeout=60) as client:
         bodies = [client.post("/ask", json={"question": q}).json() for q in questions]
