@@ -58,27 +58,26 @@ def build_index(corpus: Sequence[Path], index_dir: Path, log: Path) -> None:
         raise LoadError(f"Indexing {', '.join(map(str, corpus))} for the load run failed (exit {rc}); see {log}.")
 
 
-def rss_mb(pid: int) -> float:
-    """Return a process's resident set size in MB (0 when it has gone)."""
+def _proc_mb(path: Path, field: str) -> float:
+    """Return a /proc memory field ('VmRSS:', 'Pss:') in MB (0 when the process has gone or it is unreadable)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in path.read_text().splitlines():
+            if line.startswith(field):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    """Return a process's resident set size in MB (0 when it has gone)."""
+    return _proc_mb(Path(f"/proc/{pid}/status"), "VmRSS:")
 
 
 def pss_mb(pid: int) -> float:
     """Return a process's proportional set size in MB: shared pages (libraries, model files) split between the
     processes sharing them, so workers' PSS add up to what they really take (0 when unreadable)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
+    return _proc_mb(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
 
 
 def worker_pids(server_pid: int, workers: int) -> list[int]:

@@ -10,8 +10,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-# up to eight words, then the acronym in brackets: 'multi-agency safeguarding hub (MASH)', 'personal advisers (PAs)'
-_DEFINED = re.compile(r"((?:[A-Za-z'\u2019-]+[ ,]+){1,8})\(([A-Z][A-Za-z&]{1,7})\)")
+# an acronym in brackets, and the run of up to eight words just before it: 'multi-agency safeguarding hub (MASH)',
+# 'personal advisers (PAs)'; the words are read from the text before the bracket only (fast on 23,000 paragraphs)
+_BRACKETED = re.compile(r"\(([A-Z][A-Za-z&]{1,7})\)")
+_WORDS_BEFORE = re.compile(r"((?:[A-Za-z'\u2019-]+[ ,]+){1,8})$")
+_LOOK_BACK = 240  # characters: more than eight words of report prose
 _LINKING = frozenset({"and", "of", "the", "for", "in", "to", "with", "on", "a", "an", "at", "by"})
 
 
@@ -25,10 +28,13 @@ def defined_acronyms(texts: Iterable[str]) -> dict[str, str]:
     capitals as their initials ('electively home educated (EHE)'). A plural acronym ('PAs') is kept as printed."""
     seen: Counter[tuple[str, str]] = Counter()
     for text in texts:
-        for m in _DEFINED.finditer(text):
-            acronym = m.group(2)
+        for m in _BRACKETED.finditer(text):
+            before = _WORDS_BEFORE.search(text[max(0, m.start() - _LOOK_BACK) : m.start()])
+            if before is None:
+                continue
+            acronym = m.group(1)
             capitals = "".join(c for c in acronym if c.isupper())
-            words = re.findall(r"[A-Za-z'\u2019-]+", m.group(1))
+            words = re.findall(r"[A-Za-z'\u2019-]+", before.group(1))
             for k in range(1, min(len(words), len(capitals) + 3) + 1):  # the shortest run that fits
                 if len(capitals) >= 2 and _initials(words[-k:]) == capitals:
                     seen[(acronym, " ".join(words[-k:]).lower())] += 1
