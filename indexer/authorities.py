@@ -22,9 +22,7 @@ ALIASES = PACKAGE_DATA / "authority_aliases.json"  # everyday names the table la
 
 @cache
 def everyday_aliases() -> dict[str, str]:
-    """Return alias → the authority's common name, from `authority_aliases.json` (each entry with its provenance).
-
-    An alias names its authority only when written as listed (case included): 'Bucks', not 'bucks'."""
+    """Return alias → the authority's common name, from `authority_aliases.json` (each entry with its provenance)."""
     entries = json.loads(ALIASES.read_text(encoding="utf-8"))["aliases"]
     return {e["alias"]: e["authority"] for e in entries}
 
@@ -109,23 +107,12 @@ def _patterns() -> list[tuple[re.Pattern[str], LocalAuthority]]:
     return sorted(pairs, key=lambda p: -len(p[0].pattern))
 
 
-# names that are also everyday words: only a capitalised mention counts ('Reading', not 'reading age')
-_COMMON_WORDS = {"reading", "bury"}
-
-
 @cache
-def _capitalised_only() -> frozenset[str]:
-    # everyday words and the short names ('Bath', 'Barking'): only a capitalised mention names the authority
-    return frozenset(_COMMON_WORDS | {normalise_name(h) for h in _short_names(load_authorities())})
-
-
-@cache
-def _written_aliases() -> dict[str, tuple[str, ...]]:
-    """Return each everyday alias's matching key → the ways it must be written to count."""
-    out: dict[str, list[str]] = {}
-    for alias in everyday_aliases():
-        out.setdefault(normalise_name(alias), []).append(alias)
-    return {key: tuple(forms) for key, forms in out.items()}
+def _everyday_words() -> frozenset[str]:
+    """Return the names that are also everyday English words ('reading', 'bath', 'bucks'), from
+    `authority_aliases.json`: only a capitalised mention of one names its authority."""
+    entries = json.loads(ALIASES.read_text(encoding="utf-8")).get("everyday_words", [])
+    return frozenset(normalise_name(e["word"]) for e in entries)
 
 
 def find_authorities(text: str) -> list[LocalAuthority]:
@@ -136,12 +123,8 @@ def find_authorities(text: str) -> list[LocalAuthority]:
         m = pattern.search(norm)
         if not m or la in found:
             continue
-        printed = " ".join(w.capitalize() for w in m.group(0).split())  # 'East Riding', 'Cheshire West'
-        if m.group(0) in _capitalised_only() and not re.search(rf"\b{re.escape(printed)}\b", text):
-            continue
-        written = _written_aliases().get(m.group(0))
-        if written and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in written):
-            continue  # 'Bucks' names Buckinghamshire; 'bucks' does not
+        if m.group(0) in _everyday_words() and not re.search(rf"\b{re.escape(m.group(0).capitalize())}\b", text):
+            continue  # 'Bucks' names Buckinghamshire; 'bucks the trend' does not
         found.append(la)
         norm = norm[: m.start()] + " " * (m.end() - m.start()) + norm[m.end() :]
     return found

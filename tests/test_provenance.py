@@ -39,8 +39,9 @@ def test_every_remit_phrase_names_where_it_came_from() -> None:
 
 
 def test_every_authority_alias_names_where_it_came_from() -> None:
-    aliases = json.loads((PACKAGE_DATA / "authority_aliases.json").read_text())["aliases"]
-    assert aliases and all(entry["provenance"].strip() for entry in aliases)
+    data = json.loads((PACKAGE_DATA / "authority_aliases.json").read_text())
+    assert data["aliases"] and all(entry["provenance"].strip() for entry in data["aliases"])
+    assert data["everyday_words"] and all(entry["provenance"].strip() for entry in data["everyday_words"])
 
 
 def test_every_glossary_term_names_its_source() -> None:

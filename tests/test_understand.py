@@ -134,7 +134,7 @@ def test_asked_how_things_are_now_means_the_newest_inspection_and_the_visits_sin
     assert current_position(visits_only) == visits_only  # no inspection indexed: every report stands
 
 
-def test_everyday_names_of_authorities_name_them_only_as_written() -> None:
+def test_everyday_names_of_authorities_name_them_in_any_case_unless_an_everyday_word() -> None:
     from indexer.authorities import everyday_aliases, find_authorities, load_authorities
 
     names = {la.name for la in load_authorities()}
@@ -144,7 +144,14 @@ def test_everyday_names_of_authorities_name_them_only_as_written() -> None:
     ]
     assert [la.name for la in find_authorities("Kingston's fostering service")] == ["Kingston upon Thames"]
     assert [la.name for la in find_authorities("Kingston upon Hull's fostering service")] == ["Kingston upon Hull"]
-    assert find_authorities("The manager bucks the trend") == []  # an alias counts only written as listed
+    assert [la.name for la in find_authorities("does kingston stop helping care leavers at 21")] == [
+        "Kingston upon Thames"
+    ]
+    assert [la.name for la in find_authorities("how are south glos rated for care leavers")] == [
+        "South Gloucestershire"
+    ]
+    assert [la.name for la in find_authorities("what did brum get overall")] == ["Birmingham"]
+    assert find_authorities("The manager bucks the trend") == []  # an everyday word counts only capitalised
     assert [la.name for la in find_authorities("Bucks care leavers")] == ["Buckinghamshire"]
 
 
