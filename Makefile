@@ -37,6 +37,7 @@ train: install
 	  $(BIN)/ofsted-qa index $(CORPUS) --index data/train-index
 	$(BIN)/python -m training.train --index data/train-index
 	$(BIN)/python -m training.train_embedder --index data/train-index
+	$(BIN)/python -m training.train_intent
 
 bench: install
 	$(BIN)/ofsted-qa bench

@@ -18,14 +18,6 @@ from indexer.parse import AREA_NAMES, GRADES
 from indexer.store import Index, tokenize
 from prompts import load
 
-GRADE_INTENT = re.compile(
-    r"\b(judge[ds]?|judgements?|judgments?|grades?|graded|rate|rated|rating|ratings|overall effectiveness"
-    r"|ofsted rating|verdict|how effective(?: overall)?|effective overall)\b"
-    r"|\bhow did .{0,60}\bdo\b|\bhow (?:well|badly) did\b",
-    re.I,
-)
-
-
 _AREA_WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("care_leavers", re.compile(r"care[- ]leav|leaving care|young adults? (?:who )?left care", re.I)),
     ("in_care", re.compile(r"children in care|in care\b|looked[- ]after|\bCLA\b|\bLAC\b", re.I)),
@@ -82,7 +74,7 @@ def compose_grade_extreme_answer(question: str, index: Index, scope: Scope) -> A
     """Answer 'What was Peterborough's lowest grade in 2023, and for which judgement?' from the judgement table:
     the judgement areas (overall effectiveness apart) that got the lowest or highest grade the report gave."""
     extreme = _EXTREME.search(question)
-    if not extreme or not GRADE_INTENT.search(question):
+    if not extreme or not about_grades(question):
         return None
     graded = latest_first([r for r in in_scope_reports(index, scope) if r.judgements])
     if not graded or len({r.local_authority for r in graded}) != 1:
@@ -101,7 +93,7 @@ def compose_grade_extreme_answer(question: str, index: Index, scope: Scope) -> A
 
 def compose_grade_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Return an answer read from the judgement table, or None when the question is not about grades."""
-    if not GRADE_INTENT.search(question):
+    if not about_grades(question):
         return None
     areas = grade_areas(question)
     if not areas and set(tokenize(question)) - _GRADE_VOCABULARY - {
@@ -153,7 +145,7 @@ _HISTORY_INTENT = re.compile(
 def compose_grade_history_answer(question: str, index: Index, scope: Scope) -> Answer | None:
     """Answer 'How has Peterborough's overall effectiveness changed since 2018?' from every inspection's table."""
     # an area named without a grade word ('Have children in care changed anything?') is not about the table
-    if not (GRADE_INTENT.search(question) or about_grades(question)) or not _HISTORY_INTENT.search(question):
+    if not about_grades(question) or not _HISTORY_INTENT.search(question):
         return None
     graded = [r for r in in_scope_reports(index, scope) if r.judgements]
     if len({r.local_authority for r in graded}) != 1:

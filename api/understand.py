@@ -18,6 +18,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.intent import asks_grade_by_model
 from indexer.models import Report
 from indexer.settings import PACKAGE_DATA
 
@@ -140,9 +141,10 @@ def asks_for_grade(question: str) -> bool:
     return bool(_GRADE_WORDS.search(question))
 
 
-# grade questions that name no grade word: 'How did Ofsted rate…', 'How were care leavers judged', 'only RI?'
+# grade questions that name no grade word: 'How did Ofsted rate…', 'How were care leavers judged', 'only RI?'.
+# Everyday forms no rule lists ('what did Brum get overall') are read by the grade-intent model (api/intent.py).
 _GRADE_ASKED = re.compile(
-    r"\b(?:judged?|rate|verdict|effective(?:ness)? overall|overall effectiveness|RI)\b"
+    r"\b(?:judged?|judges|rate|verdict|effective(?:ness)? overall|overall effectiveness|how effective|RI)\b"
     r"|\bhow (?:well|badly) did\b|\bhow did .{0,60}\bdo\b|\b(?:good|outstanding|inadequate) overall\b",
 )
 
@@ -150,7 +152,11 @@ _GRADE_ASKED = re.compile(
 def about_grades(question: str) -> bool:
     """Return whether a question is about judgement grades, so that the judgement table may answer it. Any other
     question is answered from the report's paragraphs: the table says how an area was judged, never why."""
-    return asks_for_grade(question) or bool(_GRADE_ASKED.search(question) or re.search(r"\bjudged?\b", question, re.I))
+    return (
+        asks_for_grade(question)
+        or bool(_GRADE_ASKED.search(question) or re.search(r"\bjudged?\b", question, re.I))
+        or asks_grade_by_model(question)
+    )
 
 
 def ungraded_only(reports: list[Report]) -> bool:
