@@ -47,8 +47,9 @@ def recover_state_dict(onnx_path: Path, prefix: str = "bert.") -> dict[str, np.n
         if node.op_type != "MatMulInteger":
             continue
         weight = node.input[1].removesuffix("_quantized")
-        if weight == "classifier.weight":
-            state["classifier.weight"] = _dequantize(inits, weight).T.copy()
+        named = weight.removesuffix("_Transposed")  # our own exports name Gemm weights `…_Transposed`
+        if named in ("classifier.weight", f"{prefix}pooler.dense.weight"):
+            state[named] = _dequantize(inits, weight).T.copy()
             continue
         match = _MODULE.match(node.output[0])
         if match is None:
