@@ -175,7 +175,7 @@ _MONEY = re.compile(r"£\s?\d|\b\d[\d,.]*\s?(?:pounds|million|billion|m|k)\b", r
 
 _ROLE = (
     r"(?:scrutineer|chair|chairs|director|inspector|member|manager|officer|head|leader|lead|councillor|person"
-    r"|mayor|commissioner|advocate|worker)"
+    r"|mayor|commissioner|advocate|worker|DCS|chief executive)"
 )
 
 
@@ -231,7 +231,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], Callable[[str, str], bool]]] = [
     ),
     (  # the name of a thing: 'What is the children in care council called?', 'the name of the new hub'
         re.compile(
-            r"\bname of\b|\bwhat is .* called\b|\bwhat (?:do|does) .* call\b"
+            r"\bname of\b|\bwhat(?: is|'s|\u2019s|s) .* called\b|\bwhat (?:do|does) .* call\b"
             r"|\bwhich (?:\w+ )?(?:council|authority|charity|company|provider|organisation|organization)\b",
             re.I,
         ),

@@ -238,6 +238,7 @@ _IMPROVE_VOCABULARY = set(
         "what needs need needed to improve improved improvement improvements areas area for recommendations recommend "
         "priority priorities action actions should must report reports say says said inspection inspectors ofsted "
         "according doing done local authority council services service children social care their its them they "
+        "identify identified identifies find found finds highlight highlighted list listed give gave given set out "
         "2018 2019 2020 2021 2022 2023 2024 2025 2026 latest last recent most next"
     )
 )

@@ -56,6 +56,8 @@ def test_finding_cites_the_paragraph_it_quotes(engine) -> None:  # type: ignore[
 def test_what_needs_to_improve_lists_the_bullets(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("What needs to improve in Peterborough?")
     assert [c.paragraph for c in answer.citations] == [f"improve-{i}" for i in range(1, 9)]
+    identified = engine.ask("What areas for improvement did Ofsted identify for Peterborough at the latest inspection?")
+    assert [c.paragraph for c in identified.citations] == [f"improve-{i}" for i in range(1, 9)]
     assert answer.sentences[1].text.startswith("Service capacity, particularly in the safeguarding teams")
 
 
@@ -88,6 +90,9 @@ def test_an_amount_of_money_or_a_name_must_be_in_the_answer_not_just_a_number_or
     role = "Who is Merton's independent scrutineer?"
     assert answer_type_missing(role, ["Leaders, including the independent scrutineer, describe Merton Council well."])
     assert not answer_type_missing(role, ["The independent scrutineer, Jane Smith, chairs the partnership."])
+    dcs = "whats the new DCS called"  # 'DCS' is a role; 'whats' is 'what is'
+    assert answer_type_missing(dcs, ["The DCS has strengthened the senior leadership team."])
+    assert not answer_type_missing(dcs, ["The new DCS, Jane Smith, started in May."])
     # a question about how much progress asks for no amount
     assert not answer_type_missing("How much progress has been made?", ["Progress has been slow."])
     investment = "How much additional investment was agreed in the business case?"
