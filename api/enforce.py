@@ -145,7 +145,7 @@ def check_grades(sentence: str, evidence: str) -> list[str]:
 
 
 _ALLOWED_NAMES = frozenset({"ofsted", "i", "uk", "england", "english"} | set(_MONTHS))
-_CAPITAL = re.compile(r"\b[A-Z][A-Za-z'’-]*\b")
+_CAPITAL = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")  # a run of capitalised words: one name
 
 
 @cache
@@ -162,21 +162,28 @@ def _glossary_forms() -> dict[str, tuple[str, ...]]:
 
 
 def check_services(sentence: str, evidence: str) -> list[str]:
-    """Return a failure per acronym or capitalised name the sentence uses that the evidence does not."""
+    """Return a failure per name (acronym or run of capitalised words) the sentence uses that the evidence does
+    not: each of its words must occur there, or the glossary's other form of it."""
     low = evidence.lower()
-    failures = []
     first = re.match(r"\W*\w+", sentence)
     start = first.end() if first else 0
+    failures = []
     for m in _CAPITAL.finditer(sentence):
-        word = m.group(0).rstrip("'’-")
-        plain = re.sub(r"['’]s$", "", word).lower()
-        if m.start() < start or plain in _ALLOWED_NAMES or len(plain) < 2:
-            continue
-        if re.search(rf"\b{re.escape(plain)}", low):
-            continue
-        if any(re.search(rf"\b{re.escape(f)}\b", low) for f in _glossary_forms().get(plain, ())):
-            continue
-        failures.append(f"service: '{word}' is not named in the cited paragraphs")
+        words = m.group(0).split()
+        if m.start() < start:  # the sentence's first word is capitalised anyway
+            words = words[1:]
+        name = " ".join(words)
+        plain = [re.sub(r"(?:['’]s|['’-])$", "", w).lower() for w in words]
+        missing = [
+            w
+            for w in plain
+            if len(w) >= 2
+            and w not in _ALLOWED_NAMES
+            and not re.search(rf"\b{re.escape(w)}", low)
+            and not any(re.search(rf"\b{re.escape(f)}\b", low) for f in _glossary_forms().get(w, ()))
+        ]
+        if missing and not any(re.search(rf"\b{re.escape(f)}\b", low) for f in _glossary_forms().get(name.lower(), ())):
+            failures.append(f"service: '{name}' is not named in the cited paragraphs")
     return list(dict.fromkeys(failures))
 
 

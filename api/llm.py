@@ -51,7 +51,7 @@ class LlmAnswer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    sentences: list[LlmSentence] = Field(default_factory=list, max_length=12, description="The answer's sentences.")
+    sentences: list[LlmSentence] = Field(max_length=12, description="The answer's sentences.")
     cannot_answer: bool = Field(default=False, description="True when the paragraphs do not answer the question.")
 
 
