@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -187,6 +188,11 @@ class Engine:
             raise AnswererError(
                 f"This server answers with the {cfg.answerer} answerer and does not let a request choose another "
                 "(OFSTED_QA_LLM__ALLOW_PER_REQUEST is off). Leave out 'answerer'."
+            )
+        if wanted == "llm" and importlib.util.find_spec("langchain_openai") is None:
+            raise AnswererError(
+                "The LLM answerer needs the langchain-openai package, which is not installed here: "
+                "pip install langchain-openai, or ask with the extractive answerer."
             )
         if wanted == "llm" and not cfg.base_url:
             raise AnswererError(

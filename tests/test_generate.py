@@ -5,6 +5,7 @@ sentences with their citations."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -319,3 +320,55 @@ def test_condense_rewrites_a_follow_up_and_falls_back_to_the_rules(
     scripted.answer(lambda request: "line one\nline two" if "Rewrite" in request["messages"][-1]["content"] else "x")
     fallen = llm.ask("and how quickly now?", history=history)
     assert fallen.generation is not None and fallen.generation.condensed == ""
+
+
+def _first_sentence_and_a_wrong_grade(request: dict) -> str:  # type: ignore[type-arg]
+    """A reply citing the first paragraph given: its first sentence as written, then a grade it does not print."""
+    prompt = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    block = prompt.split("\n\n")[1].split("\n")
+    label = given_labels(request)[0]
+    text = block[2] if block[1].startswith("Section: ") else block[1]
+    first = re.split(r"(?<=[.!?])\s+", text.removeprefix("- "))[0]
+    return reply((first, [label]), ("It was judged outstanding.", [label]))
+
+
+def test_eval_runs_the_llm_answerer_beside_the_extractive_one_and_counts_what_was_dropped(
+    engine: Engine, scripted: ScriptedLLM, tmp_path: Path
+) -> None:
+    from eval.dataset import DEFAULT_SET
+    from eval.report import evaluate
+
+    wanted = ["q001", "q021", "q023", "q024", "q155"]
+    chosen = [line for line in DEFAULT_SET.read_text().splitlines() if json.loads(line)["id"] in wanted]
+    questions = tmp_path / "five.jsonl"
+    questions.write_text("\n".join(chosen) + "\n")
+    scripted.answer(_first_sentence_and_a_wrong_grade)
+    result = evaluate(
+        [questions],
+        index=engine.settings.index.dir,
+        out=tmp_path / "out",
+        systems=["ofsted-qa-llm"],
+        plots=False,
+        llm={"base_url": scripted.url, "model": "scripted", "timeout_s": 10.0},
+    )
+    assert result["systems"] == ["ofsted-qa", "ofsted-qa-llm"]
+    assert "generation" not in result["summary"]["ofsted-qa"]
+    figures = result["summary"]["ofsted-qa-llm"]["generation"]
+    assert figures["answers"] == 5 and figures["not_generated"] == 2  # q001 read from the table, q155 refused
+    assert figures["llm_asked"] == 3 and figures["llm_shown"] == 3 and figures["fallbacks"] == {}
+    assert figures["sentences_generated"] == 6 and figures["sentences_dropped"] == 3
+    assert figures["dropped_share"] == 0.5 and figures["dropped_by_rule"]["grade"] == 3
+    assert figures["generate_p50_ms"] > 0
+    llm_records = [r for r in result["records"] if r["system"] == "ofsted-qa-llm"]
+    assert [r["id"] for r in llm_records] == ["q001", "q021", "q023", "q024", "q155"]
+    assert all("It was judged outstanding." not in r["answer"] for r in llm_records)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## ofsted-qa-llm: generation" in report and "dropped by the check: 3 (50.0%)" in report
+
+
+def test_eval_of_the_llm_answerer_needs_an_endpoint(engine: Engine, tmp_path: Path) -> None:
+    from eval.dataset import DatasetError
+    from eval.report import evaluate
+
+    with pytest.raises(DatasetError, match="--systems ofsted-qa-llm needs --llm-url"):
+        evaluate([], index=engine.settings.index.dir, out=tmp_path, systems=["ofsted-qa-llm"], plots=False)
