@@ -52,8 +52,8 @@ class Evidence(BaseModel):
 _WORD_NUMBERS = dict(
     zip(
         "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
-        "eighteen nineteen twenty thirty forty fifty hundred dozen".split(),
-        [*range(2, 21), 30, 40, 50, 100, 12],
+        "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred dozen".split(),
+        [*range(2, 21), 30, 40, 50, 60, 70, 80, 90, 100, 12],
         strict=True,
     )
 ) | {"half": 0.5, "third": 1 / 3, "quarter": 0.25}
@@ -70,9 +70,15 @@ def normalise_label(label: str) -> str:
     return label.strip().strip("[]()").strip().removeprefix("¶").strip()
 
 
+_TENS = dict(zip("twenty thirty forty fifty sixty seventy eighty ninety".split(), range(20, 100, 10), strict=True))
+_UNITS = dict(zip("one two three four five six seven eight nine".split(), range(1, 10), strict=True))
+_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS)})\b", re.I)
+
+
 def numbers_in(text: str) -> set[float]:
-    """Return the numbers a text states, years left out: '95%', '1,200', 'three', 'half'."""
+    """Return the numbers a text states, years left out: '95%', '1,200', 'three', 'ninety-five', 'half'."""
     out: set[float] = set()
+    text = _COMPOUND.sub(lambda m: str(_TENS[m.group(1).lower()] + _UNITS[m.group(2).lower()]), text)
     for m in _NUMBER.finditer(text):
         digits, word = m.group(1), m.group(2)
         if digits:
