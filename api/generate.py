@@ -5,6 +5,7 @@ paragraphs it cites (api/enforce.py), and falls back to the extractive answer wh
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -127,6 +128,11 @@ def _generation(settings: Settings, checks: list[SentenceCheck], failure: Genera
     )
 
 
+def same_sentence(a: str, b: str) -> bool:
+    """Return whether two sentences are the same but for case, spaces and punctuation."""
+    return re.sub(r"\W+", " ", a).strip().lower() == re.sub(r"\W+", " ", b).strip().lower()
+
+
 def _cited(check: SentenceCheck, given: dict[str, Evidence]) -> list[str]:
     return list(dict.fromkeys(normalise_label(x) for x in check.labels if normalise_label(x) in given))
 
@@ -148,6 +154,8 @@ def generate_events(
             check = check_sentence(
                 sentence.text, sentence.labels, given, scorer, cfg.min_word_overlap, cfg.min_support_score
             )
+            if any(same_sentence(check.text, c.text) for c in checks):  # small models repeat themselves
+                check = check.model_copy(update={"reasons": [*check.reasons, "repeat: the same sentence again"]})
             checks.append(check)
             cited = _cited(check, given)
             if check.passed or (cfg.flag_unsupported and cited):

@@ -172,10 +172,11 @@ def stream_answer(
     bound = model.bind(extra_body=extra) if extra else model
     chain = answer_prompt(settings.prompt_version) | bound
     deadline = time.monotonic() + settings.timeout_s
-    text, sent = "", 0
+    text, sent, finish = "", 0, ""
     try:
         for chunk in chain.stream({"paragraphs": paragraphs, "question": question}):
             text += chunk.content if isinstance(chunk.content, str) else ""
+            finish = chunk.response_metadata.get("finish_reason") or finish
             if time.monotonic() > deadline:
                 raise TimeoutError
             done = complete_sentences(text)
@@ -190,7 +191,16 @@ def stream_answer(
         if failure.kind == "error":
             log.warning("LLM call failed: %s", failure.detail)
         raise failure from exc
-    answer = parse_answer(text)
+    try:
+        answer = parse_answer(text)
+    except GenerationFailed as exc:
+        if finish == "length" and exc.kind == "malformed":
+            raise GenerationFailed(
+                "malformed",
+                f"The model's output was cut off at {settings.max_tokens} tokens (OFSTED_QA_LLM__MAX_TOKENS) before "
+                "its JSON was complete.",
+            ) from exc
+        raise
     yield from answer.sentences[sent:]
 
 

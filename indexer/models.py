@@ -202,7 +202,8 @@ class SentenceCheck(Frozen):
     reasons: list[str] = Field(
         default_factory=list,
         description="Why it is not supported, each 'rule: detail' (unknown_label, no_citation, number, date, grade, "
-        "service, negation, overlap, support); empty when it passed. An unknown label alone is removed, not fatal.",
+        "service, negation, overlap, support, repeat); empty when it passed. An unknown label alone is removed, "
+        "not fatal.",
     )
     overlap: float = Field(default=0.0, description="Share of its content words found in its cited paragraphs.")
     support: float | None = Field(

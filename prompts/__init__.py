@@ -1,7 +1,7 @@
 """Plain-text templates the answerer speaks with; `load(name)` returns one. The refusal sentence lives here.
 
-The LLM answerer's prompts are versioned files, `llm_system.v1.txt`, `llm_answer.v1.txt` and
-`llm_condense.v1.txt`, loaded as LangChain chat prompt templates (f-string format: literal braces are doubled).
+The LLM answerer's prompts are versioned files, `llm_system.VERSION.txt`, `llm_answer.VERSION.txt` and
+`llm_condense.VERSION.txt`, loaded as LangChain chat prompt templates (f-string format: literal braces are doubled).
 Change a prompt by adding the next version, so that every answer's recorded version names the text it was made with.
 """
 

@@ -155,11 +155,14 @@ def test_settings_refuse_an_llm_answerer_without_a_usable_endpoint(monkeypatch: 
 def test_prompts_are_versioned_langchain_templates() -> None:
     from prompts import answer_prompt, condense_prompt, prompt_sha256
 
-    messages = answer_prompt("v1").format_messages(paragraphs="[a#1] A report\nText.", question="Why?")
+    messages = answer_prompt("v2").format_messages(paragraphs="[a#1] A report\nText.", question="Why?")
     assert [m.type for m in messages] == ["system", "human"]
-    assert '{"sentences": [{"text": "One sentence of the answer."' in messages[0].content
+    assert 'Reply with JSON only: an object whose "sentences" is a list of objects' in messages[0].content
     assert "[a#1] A report\nText.\n\nQuestion: Why?" in messages[1].content
-    assert condense_prompt("v1").input_variables == ["history", "question"]
-    assert len(prompt_sha256("v1")) == 12
-    with pytest.raises(FileNotFoundError, match="Set OFSTED_QA_LLM__PROMPT_VERSION to one of: v1"):
+    # v1 shows a literal JSON example (doubled braces in the file are single ones once formatted)
+    v1 = answer_prompt("v1").format_messages(paragraphs="", question="")[0].content
+    assert '{"sentences": [{"text": "One sentence of the answer."' in v1
+    assert condense_prompt("v2").input_variables == ["history", "question"]
+    assert prompt_sha256("v1") != prompt_sha256("v2") and len(prompt_sha256("v2")) == 12
+    with pytest.raises(FileNotFoundError, match="Set OFSTED_QA_LLM__PROMPT_VERSION to one of: v1, v2"):
         answer_prompt("v9")

@@ -60,7 +60,7 @@ def test_supported_sentences_are_shown_with_their_citations_and_prompt_version(
     answer = llm.ask(QUESTION)
     assert answer.answerable and answer.generation is not None
     assert answer.generation.answerer == "llm" and answer.generation.fallback == ""
-    assert answer.generation.prompt_version == "v1" and len(answer.generation.prompt_sha256) == 12
+    assert answer.generation.prompt_version == "v2" and len(answer.generation.prompt_sha256) == 12
     assert [s.text for s in answer.sentences] == [IMPROVED, NOT_EFFECTIVE]
     assert [s.citations for s in answer.sentences] == [[0], [0]]
     assert [(c.document_id, c.paragraph) for c in answer.citations] == [("peterborough-ilacs-2023", "2")]
@@ -201,6 +201,14 @@ def test_flagged_sentences_alone_still_fall_back(engine: Engine, scripted: Scrip
     answer = llm.ask(QUESTION)
     assert answer.generation is not None and answer.generation.fallback == "nothing_supported"
     assert answer.sentences[0].text == FOUND and all(not s.unsupported for s in answer.sentences)
+
+
+def test_a_repeated_sentence_is_dropped(llm: Engine, scripted: ScriptedLLM) -> None:
+    scripted.answer(reply((IMPROVED, [P2]), (f" {IMPROVED[:-1]}!", [P2])))
+    answer = llm.ask(QUESTION)
+    assert [s.text for s in answer.sentences] == [IMPROVED]
+    assert answer.generation is not None
+    assert answer.generation.checks[1].reasons == ["repeat: the same sentence again"]
 
 
 def test_a_request_may_choose_its_answerer_only_when_the_operator_allows_it(

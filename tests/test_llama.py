@@ -37,7 +37,7 @@ def local(engine: Engine, llama: str, tmp_path: Path) -> Engine:
 def test_the_local_model_answers_through_the_whole_path_and_every_shown_sentence_is_checked(local: Engine) -> None:
     answer = local.ask(QUESTION)
     generation = answer.generation
-    assert generation is not None and generation.model == MODEL_NAME and generation.prompt_version == "v1"
+    assert generation is not None and generation.model == MODEL_NAME and generation.prompt_version == "v2"
     # the schema went with the request as a grammar: the reply parsed, and cites only the labels given
     assert generation.fallback in ("", "nothing_supported"), generation.detail
     assert generation.checks and all(set(c.labels) <= {P2} and c.labels for c in generation.checks)
