@@ -186,6 +186,6 @@ def answer_question(
         answer = refusal(q, ranked, index, settings)
     else:
         trace.append(TraceStep(stage="verify", decision=f"{len(answer.citations)} citations verified"))
-        if generate is not None:
+        if generate is not None and answer.answerable:  # never for compose's refusal (an answer type missing)
             answer = generate(q, ranked, answer)
     return done(answer)

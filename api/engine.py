@@ -259,7 +259,7 @@ class Engine:
             debug=debug,
             generate=capture,
         ).model_copy(update={"question": question})
-        if not drafts:
+        if not drafts or not drafts[0].given or not base.answerable:
             yield not_generated(base, self.settings, condensed)
             return
         started = time.perf_counter()

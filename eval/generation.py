@@ -31,6 +31,7 @@ def generation_summary(records: Sequence[Record]) -> dict[str, Any] | None:
         "dropped_share": round(len(dropped) / generated, 4) if generated else None,
         # a dropped sentence can fail several rules: each rule it failed is counted once
         "dropped_by_rule": dict(Counter(rule for rules in dropped for rule in rules).most_common()),
+        "discarded_with_fallback": sum(g.get("discarded", 0) for g in asked),
         "labels_removed": sum(g["labels_removed"] for g in asked),
         "sentences_flagged": sum(g["flagged"] for g in asked),
         "generate_p50_ms": round(percentile(times, 50), 1) if times else None,
@@ -51,7 +52,8 @@ def generation_markdown(name: str, figures: dict[str, Any]) -> list[str]:
         f"{figures['llm_shown']}.",
         f"- Fallbacks to the extractive answer: {fallbacks}.",
         f"- Sentences generated: {figures['sentences_generated']}; dropped by the check: "
-        f"{figures['sentences_dropped']} ({'–' if share is None else f'{share:.1%}'}); by rule failed: {rules}.",
+        f"{figures['sentences_dropped']} ({'–' if share is None else f'{share:.1%}'}); by rule failed: {rules}; "
+        f"passed but discarded with a fallback: {figures['discarded_with_fallback']}.",
         f"- Labels removed (not among the paragraphs given): {figures['labels_removed']}; sentences shown flagged: "
         f"{figures['sentences_flagged']}.",
         f"- Generation time: p50 {figures['generate_p50_ms']} ms, p95 {figures['generate_p95_ms']} ms.",

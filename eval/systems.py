@@ -35,11 +35,14 @@ def _generation(answer: Answer) -> dict[str, Any] | None:
         "answerer": g.answerer,
         "fallback": g.fallback,
         "generated": len(g.checks),
+        # sentences the check failed, each with the rules it failed; those that passed but went with a fallback
+        # (a later time-out, refusal or malformed output) are counted apart
         "dropped_rules": [
             sorted({r.split(":")[0] for r in c.reasons if not r.startswith("unknown_label")})
             for c in g.checks
-            if c.text not in shown
+            if not c.passed and c.text not in shown
         ],
+        "discarded": sum(1 for c in g.checks if c.passed and c.text not in shown),
         "labels_removed": sum(1 for c in g.checks for r in c.reasons if r.startswith("unknown_label")),
         "flagged": sum(1 for s in [*answer.sentences, *answer.earlier] if s.unsupported),
         "generate_ms": round(answer.timings_ms.get("generate", 0.0), 1),

@@ -173,6 +173,16 @@ def test_a_refused_question_never_reaches_the_model(llm: Engine, scripted: Scrip
     assert scripted.requests == []
 
 
+def test_a_question_compose_refuses_never_reaches_the_model(llm: Engine, scripted: ScriptedLLM) -> None:
+    # retrieval and the judge pass it, but no cited sentence holds what it asks for (a person's name)
+    scripted.answer(reply((IMPROVED, [P2])))
+    answer = llm.ask("What is the name of the lead member for children's services?", debug=True)
+    assert not answer.answerable and answer.citations == []
+    assert answer.trace is not None and answer.trace[-2].rule == "the answer type asked for is missing"
+    assert answer.generation is not None and answer.generation.fallback == "not_generated"
+    assert scripted.requests == []
+
+
 def test_a_grade_read_from_the_table_is_not_generated(llm: Engine, scripted: ScriptedLLM) -> None:
     scripted.answer(reply(("Care leavers were judged outstanding.", [P2])))
     answer = llm.ask("How were the experiences and progress of care leavers judged?")
