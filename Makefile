@@ -10,12 +10,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(wildcard wheels/llama_cpp_python-*.whl)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first: the CPU wheel; a plain `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	# llama.cpp's server for the local LLM: from the wheel built once here (compiling it takes about 15 min)
+	$(BIN)/pip install --quiet -c constraints.txt --find-links wheels --only-binary llama-cpp-python -e ".[local-llm]"
 	@test -n "$(SKIP_BROWSER)" || test -x /usr/bin/chromium || \
 	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || \
 	  echo "chromium could not be installed: the browser tests will fail; install Debian's chromium package"

@@ -8,6 +8,7 @@ answers, the answer says the reports do not cover the question and lists the clo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from api.citations import verify_citations
@@ -69,11 +70,14 @@ def answer_question(
     history: list[Turn] | None = None,
     rerank_candidates: int | None = None,
     debug: bool = False,
+    generate: Callable[[str, list[Hit], Answer], Answer] | None = None,
 ) -> Answer:
     """Return the cited answer to a question, or a refusal with the closest paragraphs.
 
     understand and scope (question_scope) → rule answers read from a table (grades, what to improve) →
     retrieve (first_stage) → rerank → judge (one learned answer-or-refuse decision) → compose → verify.
+    `generate` (the LLM answerer, api/generate.py) is called with the resolved question, the reranked hits and the
+    verified extractive answer, only when that answer answers; what it returns is the answer.
     """
     trace: list[TraceStep] = []
     timings: dict[str, float] = {}
@@ -182,4 +186,6 @@ def answer_question(
         answer = refusal(q, ranked, index, settings)
     else:
         trace.append(TraceStep(stage="verify", decision=f"{len(answer.citations)} citations verified"))
+        if generate is not None and answer.answerable:  # never for compose's refusal (an answer type missing)
+            answer = generate(q, ranked, answer)
     return done(answer)

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from api.answer import answer_question, check_question
 from api.findings import FindingsRequest, find_findings
 from api.retrieve import first_stage
 from api.scope import question_scope
 from indexer.embed import Embedder, Reranker
-from indexer.errors import IndexMismatchError, IndexNotFoundError, OfstedQAError
+from indexer.errors import AnswererError, IndexMismatchError, IndexNotFoundError, OfstedQAError
 from indexer.generations import current_generation
 from indexer.models import Answer, Findings, Hit, Turn
 from indexer.settings import Settings
 from indexer.store import BuildResult, Filters, Index, build_index, remove_reports
 
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from api.generate import Draft, Event
+
 log = logging.getLogger("ofsted_qa")
+AnswererName = Literal["extractive", "llm"]
 
 
 class Engine:
@@ -153,11 +162,94 @@ class Engine:
         history: list[Turn] | None = None,
         rerank_candidates: int | None = None,
         debug: bool = False,
+        answerer: AnswererName | None = None,
     ) -> Answer:
-        """Return the cited answer to a question (with each stage's trace when `debug`)."""
-        return answer_question(
-            question,
-            self.require_index(),
+        """Return the cited answer to a question (with each stage's trace when `debug`), written by the configured
+        answerer, or by `answerer` where the settings let a request choose."""
+        final: Answer | None = None
+        for event in self.answer_events(question, filters, history, rerank_candidates, debug, answerer):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    @cached_property
+    def llm(self) -> BaseChatModel:
+        """Return the chat model of the configured OpenAI-compatible endpoint (built on first use)."""
+        from api.llm import chat_model
+
+        return chat_model(self.settings.llm)
+
+    def choose_answerer(self, requested: AnswererName | None) -> AnswererName:
+        """Return the answerer for a request, or raise AnswererError saying what this server offers."""
+        cfg = self.settings.llm
+        wanted = cfg.answerer if requested is None else requested
+        if wanted != cfg.answerer and not cfg.allow_per_request:
+            raise AnswererError(
+                f"This server answers with the {cfg.answerer} answerer and does not let a request choose another "
+                "(OFSTED_QA_LLM__ALLOW_PER_REQUEST is off). Leave out 'answerer'."
+            )
+        if wanted == "llm" and importlib.util.find_spec("langchain_openai") is None:
+            raise AnswererError(
+                "The LLM answerer needs the langchain-openai package, which is not installed here: "
+                "pip install langchain-openai, or ask with the extractive answerer."
+            )
+        if wanted == "llm" and not cfg.base_url:
+            raise AnswererError(
+                "No LLM is configured on this server: set OFSTED_QA_LLM__BASE_URL to an OpenAI-compatible endpoint, "
+                "or ask with the extractive answerer."
+            )
+        return wanted
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """Return the follow-up as the LLM rewrites it to stand alone, or '' (the rule-based handling then runs)."""
+        from api.llm import GenerationFailed, condense_question
+
+        try:
+            return condense_question(
+                self.llm, self.settings.llm, question, history, self.settings.api.max_question_chars
+            )
+        except GenerationFailed as exc:
+            log.info("condensing the follow-up failed, the rules resolve it: %s", exc.detail)
+            return ""
+
+    def answer_events(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        history: list[Turn] | None = None,
+        rerank_candidates: int | None = None,
+        debug: bool = False,
+        answerer: AnswererName | None = None,
+    ) -> Iterator[Event]:
+        """Yield the answer as it is made: with the LLM answerer, each checked sentence as the model completes it
+        (and a Retracted event if generation then fails); always the final Answer last."""
+        from api.generate import finish, generate_events, make_draft, not_generated
+
+        index = self.require_index()
+        if self.choose_answerer(answerer) == "extractive":
+            yield answer_question(
+                question,
+                index,
+                self.embedder,
+                self.reranker,
+                self.settings,
+                filters=filters,
+                history=history,
+                rerank_candidates=rerank_candidates,
+                debug=debug,
+            )
+            return
+        condensed = self.condense(question, history) if self.settings.llm.condense and history else ""
+        drafts: list[Draft] = []
+
+        def capture(q: str, ranked: list[Hit], extractive: Answer) -> Answer:
+            drafts.append(make_draft(q, ranked, extractive, index, self.settings))
+            return extractive
+
+        base = answer_question(
+            condensed or question,
+            index,
             self.embedder,
             self.reranker,
             self.settings,
@@ -165,7 +257,23 @@ class Engine:
             history=history,
             rerank_candidates=rerank_candidates,
             debug=debug,
-        )
+            generate=capture,
+        ).model_copy(update={"question": question})
+        if not drafts or not drafts[0].given or not base.answerable:
+            yield not_generated(base, self.settings, condensed)
+            return
+        started = time.perf_counter()
+        scorer = self.reranker.score if self.reranker is not None else None
+        for event in generate_events(drafts[0], self.llm, index, scorer, self.settings):
+            if not isinstance(event, Answer):
+                yield event
+                continue
+            final = finish(event, base, started)
+            if condensed and final.generation is not None:
+                final = final.model_copy(
+                    update={"generation": final.generation.model_copy(update={"condensed": condensed})}
+                )
+            yield final
 
     def candidates(self, question: str, filters: Filters | None = None, history: list[Turn] | None = None) -> list[Hit]:
         """Return the first stage's fused candidates for a question, best first: the list the cross-encoder reads

@@ -24,6 +24,7 @@ from api.observe import Metrics, ObserveMiddleware
 from api.routes import admin, ask, findings, health, reports
 from api.security import KeyRing
 from indexer.errors import (
+    AnswererError,
     IndexMismatchError,
     IndexNotFoundError,
     NotFoundError,
@@ -38,6 +39,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("ofsted_qa")
 
 _STATUS = {
+    AnswererError: 422,
     IndexNotFoundError: 503,
     IndexMismatchError: 503,
     NotFoundError: 404,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,11 @@ class AskRequest(BaseModel):
         description="Candidates the cross-encoder reads (benchmarks); cut to OFSTED_QA_API__MAX_RERANK_CANDIDATES.",
     )
     debug: bool = Field(default=False, description="Return `trace`: each stage's decision, rule and scores.")
+    answerer: Literal["extractive", "llm"] | None = Field(
+        default=None,
+        description="Who writes the answer: `extractive` or `llm`. Only where the server allows a request to choose "
+        "(OFSTED_QA_LLM__ALLOW_PER_REQUEST); left out, the server's configured answerer.",
+    )
 
 
 class Coverage(BaseModel):

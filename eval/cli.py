@@ -29,13 +29,35 @@ def register(app: typer.Typer) -> None:
         systems: Annotated[list[str] | None, typer.Option("--systems", help="Systems to run (default: all).")] = None,
         out: Annotated[Path, typer.Option(help="Folder for results.json and report.md.")] = Path("eval/out"),
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+        llm_url: Annotated[
+            str | None,
+            typer.Option(help="OpenAI-compatible endpoint for --systems ofsted-qa-llm, e.g. http://127.0.0.1:8080/v1."),
+        ] = None,
+        llm_model: Annotated[str | None, typer.Option(help="Model name the endpoint serves.")] = None,
+        llm_response_format: Annotated[
+            str | None, typer.Option(help="json_schema (OpenAI, Azure, vLLM, Ollama) or json_object (llama.cpp).")
+        ] = None,
+        llm_timeout_s: Annotated[float | None, typer.Option(help="Longest wait for one answer.")] = None,
     ) -> None:
-        """Run a question set and print, per split: hit rate, citation recall/precision, refusals, latency."""
+        """Run a question set and print, per split: hit rate, citation recall/precision, refusals, latency.
+
+        `--systems ofsted-qa-llm --llm-url URL` runs the LLM answerer beside the extractive one (ofsted-qa) on the
+        same questions, and adds the sentences the check dropped (and why), the fallbacks and generation time."""
         from eval.report import evaluate
 
+        llm = {
+            k: v
+            for k, v in {
+                "base_url": llm_url,
+                "model": llm_model,
+                "response_format": llm_response_format,
+                "timeout_s": llm_timeout_s,
+            }.items()
+            if v is not None
+        }
         try:
-            result = evaluate(sets or [], index=index, url=url, split=split, out=out, systems=systems)
-        except OfstedQAError as exc:
+            result = evaluate(sets or [], index=index, url=url, split=split, out=out, systems=systems, llm=llm)
+        except (OfstedQAError, ValueError) as exc:  # ValueError: an --llm-… value the settings refuse
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         if as_json:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.dataset import DEFAULT_SET, DatasetError, Question, load_questions
+from eval.generation import generation_markdown, generation_summary
 from eval.run import Record, authority_checks, records_as_dicts, run_system, summarise, summarise_by
-from indexer.settings import get_settings
+from indexer.settings import LlmSettings, Settings, get_settings
 
 METRICS = [
     "hit_rate",
@@ -101,6 +102,7 @@ def make_systems(names: list[str], engine: Any) -> dict[str, Any]:
         "ofsted-qa": lambda: ofsted_qa(engine),
         "ofsted-qa-no-rerank": lambda: ofsted_qa(engine, rerank_candidates=0),
         "ofsted-qa-no-history": lambda: ofsted_qa(engine, use_history=False),
+        "ofsted-qa-llm": lambda: ofsted_qa(engine, answerer="llm"),
         # the recipes as documented: the stock bi- and cross-encoder, not ours fine-tuned on the corpus
         "langchain-vanilla": lambda: baselines.langchain_vanilla(engine.index, Embedder()),
         "langchain-hybrid-rerank": lambda: baselines.langchain_hybrid_rerank(
@@ -123,8 +125,12 @@ def evaluate(
     out: Path = Path("eval/out"),
     systems: list[str] | None = None,
     plots: bool = True,
+    llm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the systems on the question sets; write results.json, report.md and plots; return the results."""
+    """Run the systems on the question sets; write results.json, report.md and plots; return the results.
+
+    `llm` sets the LLM answerer's endpoint (`base_url`, `model`, …, as in LlmSettings) for `ofsted-qa-llm`, which
+    is then run beside `ofsted-qa`, the extractive answerer, on the same questions."""
     from tqdm import tqdm
 
     from eval.systems import over_http
@@ -134,6 +140,9 @@ def evaluate(
     settings = get_settings()
     manifest: dict[str, Any] = {}
     names = systems or (["ofsted-qa"] if url else SYSTEMS)
+    if "ofsted-qa-llm" in names and not url:
+        settings = with_llm(settings, llm or {})
+        names = names if "ofsted-qa" in names else ["ofsted-qa", *names]
     if url:
         import httpx
 
@@ -177,6 +186,9 @@ def evaluate(
                 mine, [q.model_copy(update={"gold": _canonical(q, aliases)}) for q in questions], meta
             ),
         }
+        generated = generation_summary(mine)
+        if generated is not None:
+            summary[name]["generation"] = generated
     result = {
         "commit": git_commit(),
         "sets": [str(s) for s in (sets or [DEFAULT_SET])],
@@ -211,6 +223,8 @@ def evaluate(
     rows = {n: s["all"] for n, s in summary.items()}
     md += [f"## Systems on the {split} split", "", markdown_table(rows, "system"), ""]
     for name, s in summary.items():
+        if "generation" in s:
+            md += generation_markdown(name, s["generation"])
         md += [f"## {name} by question type", "", markdown_table(s["by_type"], "type"), ""]
         md += [f"## {name} by register", "", markdown_table(s["by_register"], "register"), ""]
         if split == "test":
@@ -229,6 +243,18 @@ def evaluate(
     if plots and split != "test":
         draw_plots(records, list(chosen), out)
     return result
+
+
+def with_llm(settings: Settings, llm: dict[str, Any]) -> Settings:
+    """Return the settings with the LLM endpoint to evaluate, the extractive answerer the default and the LLM one
+    chosen per question; raise DatasetError when no endpoint is named."""
+    if not llm.get("base_url"):
+        raise DatasetError(
+            "--systems ofsted-qa-llm needs --llm-url: an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
+            "(.venv/bin/python -m eval.local_llm --port 8080 serves the small local model there)."
+        )
+    fields = {**settings.llm.model_dump(), **llm, "answerer": "extractive", "allow_per_request": True}
+    return settings.model_copy(update={"llm": LlmSettings.model_validate(fields)})
 
 
 def _canonical(q: Question, aliases: dict[str, str]) -> list[Any]:

@@ -22,6 +22,7 @@ class Output:
     latency_ms: float = 0.0
     support: float | None = None  # share of answer sentences their citations support (None: no sentences)
     history: list[Ref] = field(default_factory=list)  # older reports' paragraphs shown apart as history
+    generation: dict[str, Any] | None = None  # the LLM answerer's sentences, checks and fallback (eval/generation.py)
 
 
 System = Callable[[Question], Output]
@@ -46,6 +47,7 @@ class Record:
     support: float | None = None
     history: list[Ref] = field(default_factory=list)
     precision_with_history: float | None = None
+    generation: dict[str, Any] | None = None
 
 
 def normalise(ref: Ref, aliases: dict[str, str]) -> Ref:
@@ -79,6 +81,7 @@ def score(question: Question, output: Output, system: str, aliases: dict[str, st
         support=output.support,
         history=sorted(history),
         precision_with_history=precision(shown, gold) if answered else None,
+        generation=output.generation,
     )
 
 

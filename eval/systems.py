@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from api.engine import Engine
 from eval.dataset import Question
@@ -17,12 +17,41 @@ def _support(answer: Answer) -> float | None:
     shown += [(s, answer.earlier_citations) for s in answer.earlier]
     if not shown:
         return None
-    ok = [all(supports(s.text, cited[i]) for i in s.citations) and bool(s.citations) for s, cited in shown]
+    if answer.generation is not None and answer.generation.answerer == "llm":
+        # generated sentences are not verbatim: supported when they passed api/enforce.py's check (not flagged)
+        ok = [bool(s.citations) and not s.unsupported for s, _ in shown]
+    else:
+        ok = [all(supports(s.text, cited[i]) for i in s.citations) and bool(s.citations) for s, cited in shown]
     return sum(ok) / len(ok)
+
+
+def _generation(answer: Answer) -> dict[str, Any] | None:
+    """Return what the LLM answerer did for one answer, for eval/generation.py (None: not asked for)."""
+    g = answer.generation
+    if g is None:
+        return None
+    shown = {s.text for s in [*answer.sentences, *answer.earlier]} if g.answerer == "llm" else set()
+    return {
+        "answerer": g.answerer,
+        "fallback": g.fallback,
+        "generated": len(g.checks),
+        # sentences the check failed, each with the rules it failed; those that passed but went with a fallback
+        # (a later time-out, refusal or malformed output) are counted apart
+        "dropped_rules": [
+            sorted({r.split(":")[0] for r in c.reasons if not r.startswith("unknown_label")})
+            for c in g.checks
+            if not c.passed and c.text not in shown
+        ],
+        "discarded": sum(1 for c in g.checks if c.passed and c.text not in shown),
+        "labels_removed": sum(1 for c in g.checks for r in c.reasons if r.startswith("unknown_label")),
+        "flagged": sum(1 for s in [*answer.sentences, *answer.earlier] if s.unsupported),
+        "generate_ms": round(answer.timings_ms.get("generate", 0.0), 1),
+    }
 
 
 def _output(answer: Answer) -> Output:
     return Output(
+        generation=_generation(answer),
         support=_support(answer),
         answer=answer.answer,
         answerable=answer.answerable,
@@ -33,12 +62,18 @@ def _output(answer: Answer) -> Output:
     )
 
 
-def ofsted_qa(engine: Engine, rerank_candidates: int | None = None, use_history: bool = True) -> System:
-    """Return ofsted-qa answering in this process (optionally ignoring the conversation, as a baseline)."""
+def ofsted_qa(
+    engine: Engine,
+    rerank_candidates: int | None = None,
+    use_history: bool = True,
+    answerer: Literal["extractive", "llm"] | None = None,
+) -> System:
+    """Return ofsted-qa answering in this process (optionally ignoring the conversation, as a baseline), with the
+    configured answerer or the one named."""
 
     def run(q: Question) -> Output:
         history = list(q.history) if use_history else []
-        return _output(engine.ask(q.question, history=history, rerank_candidates=rerank_candidates))
+        return _output(engine.ask(q.question, history=history, rerank_candidates=rerank_candidates, answerer=answerer))
 
     return run
 

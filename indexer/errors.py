@@ -7,7 +7,8 @@ OfstedQAError
 │   └── IndexCorruptError a generation whose files are damaged, truncated or inconsistent
 ├── NotFoundError         an unknown report, paragraph or filter value
 ├── QuestionError         an empty or over-long question
-└── TooLargeError         an upload or request over the server's size limit
+├── TooLargeError         an upload or request over the server's size limit
+└── AnswererError         an answerer the request asks for that this server does not offer
 """
 
 
@@ -41,3 +42,7 @@ class QuestionError(OfstedQAError):
 
 class TooLargeError(OfstedQAError):
     """An upload or request body is larger than the server accepts."""
+
+
+class AnswererError(OfstedQAError):
+    """A request asks for an answerer this server does not offer (no LLM configured, or no choice allowed)."""

@@ -156,6 +156,11 @@ class Sentence(Frozen):
         default=False,
         description="From an older report than the authority's latest one cited: history, not the current position.",
     )
+    unsupported: str = Field(
+        default="",
+        description="Only for a generated sentence shown flagged (llm.flag_unsupported): why its cited paragraphs do "
+        "not support it. Empty for every sentence shown as supported.",
+    )
 
 
 def join_sentences(sentences: list[Sentence]) -> str:
@@ -189,6 +194,49 @@ class TraceStep(Frozen):
     scores: dict[str, float] = Field(default_factory=dict, description="The scores the decision read.")
 
 
+class SentenceCheck(Frozen):
+    """One generated sentence and what checking it against its cited paragraphs found."""
+
+    text: str = Field(description="The sentence as the model wrote it.")
+    labels: list[str] = Field(description="The paragraph labels the model cited for it, as written.")
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why it is not supported, each 'rule: detail' (unknown_label, no_citation, number, date, grade, "
+        "service, negation, overlap, support, repeat); empty when it passed. An unknown label alone is removed, "
+        "not fatal.",
+    )
+    overlap: float = Field(default=0.0, description="Share of its content words found in its cited paragraphs.")
+    support: float | None = Field(
+        default=None, description="Best cross-encoder probability of (sentence, cited paragraph); None: not scored."
+    )
+
+    @property
+    def passed(self) -> bool:
+        """Return whether the sentence may be shown as supported (unknown labels were removed, nothing else failed)."""
+        return all(r.startswith("unknown_label") for r in self.reasons)
+
+
+class Generation(Frozen):
+    """What the LLM answerer did for one answer."""
+
+    requested: Literal["extractive", "llm"] = Field(description="The answerer asked for.")
+    answerer: Literal["extractive", "llm"] = Field(description="The answerer whose sentences are shown.")
+    model: str = Field(default="", description="The model the endpoint was asked to use.")
+    prompt_version: str = Field(default="", description="The prompts' version, e.g. 'v1'.")
+    prompt_sha256: str = Field(default="", description="Hash of the prompt files used (first 12 hex digits).")
+    fallback: Literal["", "not_generated", "timeout", "model_refused", "malformed", "nothing_supported", "error"] = (
+        Field(
+            default="",
+            description="Why the extractive answer is shown instead (empty: the generated one is shown): "
+            "not_generated (a refusal or an answer read from a table), timeout, model_refused, malformed, "
+            "nothing_supported, error.",
+        )
+    )
+    detail: str = Field(default="", description="The fallback's reason in one sentence.")
+    checks: list[SentenceCheck] = Field(default_factory=list, description="Every sentence generated, checked.")
+    condensed: str = Field(default="", description="The standalone question the LLM made of a follow-up, if any.")
+
+
 class Answer(Frozen):
     question: str = Field(default="", description="The question answered.")
     answer: str = Field(description="The answer text: the sentences joined.")
@@ -209,6 +257,11 @@ class Answer(Frozen):
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time spent per step.")
     trace: list[TraceStep] | None = Field(
         default=None, description="With `debug`: each stage's decision, the rule that fired and the scores."
+    )
+    generation: Generation | None = Field(
+        default=None,
+        description="When an LLM answerer was asked for: what it generated, what the check dropped, and why the "
+        "extractive answer is shown instead when it is (absent for the extractive answerer).",
     )
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -262,6 +262,86 @@ class ApiSettings(BaseModel):
         return v
 
 
+class LlmSettings(BaseModel):
+    """The answerer, and the LLM it may use: any OpenAI-compatible chat endpoint, reached through LangChain."""
+
+    answerer: Literal["extractive", "llm"] = Field(
+        default="extractive",
+        description="Who writes answer sentences: `extractive` (sentences copied from the cited paragraphs) or `llm` "
+        "(sentences generated from them, each checked against its cited paragraphs; see README, LLM answers).",
+    )
+    base_url: str = Field(
+        default="",
+        description="The endpoint's OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp, vLLM, "
+        "Ollama) or https://NAME.openai.azure.com/openai/v1. Empty: no LLM.",
+    )
+    model: str = Field(default="local", description="The model name the endpoint serves.")
+    api_key: SecretStr = Field(
+        default=SecretStr(""), description="The endpoint's key (OFSTED_QA_LLM__API_KEY); empty for a local server."
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0.0, le=600.0, description="Longest wait for the whole generation; then the extractive answer."
+    )
+    max_tokens: int = Field(default=400, ge=16, le=8192, description="Most tokens the model may generate.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy).")
+    response_format: Literal["json_schema", "json_object", "none"] = Field(
+        default="json_schema",
+        description="How the answer's JSON shape is asked for: `json_schema` (OpenAI and Azure structured outputs, "
+        "vLLM, Ollama), `json_object` with the schema beside it (llama.cpp's server, which then constrains its "
+        "output to it, and reads `max_tokens`) or `none` (the prompt alone describes it). The output is validated "
+        "either way.",
+    )
+    prompt_version: str = Field(
+        default="v2",
+        pattern=r"^v\d+$",
+        description="Which prompts/llm_*.VERSION.txt files to use. v2 describes the JSON in words: with v1's "
+        "literal example, SmolLM2-135M copied the example sentence for 11 of 12 dev questions.",
+    )
+    max_paragraphs: int = Field(
+        default=4, ge=1, le=12, description="Paragraphs given to the model: those the extractive answer cites first."
+    )
+    allow_per_request: bool = Field(
+        default=False, description="Let a request to /ask choose its answerer (`answerer` in the body)."
+    )
+    flag_unsupported: bool = Field(
+        default=False,
+        description="Show a generated sentence that fails the check, flagged as unsupported, instead of dropping it.",
+    )
+    condense: bool = Field(
+        default=False,
+        description="Have the LLM rewrite a question asked after others into a standalone one (the `condense` "
+        "prompt); the rule-based follow-up handling stays the fallback.",
+    )
+    min_word_overlap: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of a generated sentence's content words its cited paragraphs must hold.",
+    )
+    min_support_score: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="Cross-encoder probability (sentence, cited paragraph) at least one cited paragraph must reach.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError(f"llm.base_url {v!r} must start with http:// or https:// (OFSTED_QA_LLM__BASE_URL)")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _llm_needs_url(self) -> LlmSettings:
+        if self.answerer == "llm" and not self.base_url:
+            raise ValueError(
+                "answerer is llm but no endpoint is set: set OFSTED_QA_LLM__BASE_URL (e.g. http://127.0.0.1:8080/v1) "
+                "or OFSTED_QA_LLM__ANSWERER=extractive"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OFSTED_QA_", env_nested_delimiter="__", extra="ignore")
 
@@ -270,6 +350,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     findings: FindingsSettings = Field(default_factory=FindingsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
 
 @lru_cache(maxsize=1)

@@ -95,6 +95,7 @@
       text: String(s.text ?? ''),
       citations: Array.isArray(s.citations) ? s.citations.filter(Number.isInteger).map((k) => k + shift) : [],
       earlier: earlier || s.earlier === true,
+      unsupported: typeof s.unsupported === 'string' ? s.unsupported : '',
     }));
     const sentences = sentencesOf(b.sentences, 0, false).concat(sentencesOf(b.earlier, offset, true));
     return {
@@ -504,7 +505,7 @@
       answer: () => (final ? final.answer : [...bodyEl.querySelectorAll('.sentence')].map((s) => s.textContent).join(' ')),
     };
 
-    function sentenceNode(text, cits, withChips, earlier) {
+    function sentenceNode(text, cits, withChips, earlier, unsupported) {
       const sentence = el('span', { class: 'sentence' });
       sentence.append(glossify(text, seen));
       const chips = withChips && cits.length
@@ -512,8 +513,13 @@
         : null;
       // an older report than the latest one cited: history, not the current position
       const tag = earlier ? el('span', { class: 'earlier-tag' }, 'Earlier report: ') : null;
-      const key = sentenceKey(text, cits) + (earlier ? '|earlier' : '');
-      return el('span', { class: earlier ? 'sentence-wrap earlier' : 'sentence-wrap', 'data-key': key }, tag, sentence, chips, ' ');
+      // a generated sentence its cited paragraphs do not support, shown only when the server flags rather than drops
+      const flag = unsupported
+        ? el('span', { class: 'unsupported-tag', title: unsupported }, 'Not supported by the cited paragraphs: ')
+        : null;
+      const key = sentenceKey(text, cits) + (earlier ? '|earlier' : '') + (unsupported ? '|unsupported' : '');
+      const cls = 'sentence-wrap' + (earlier ? ' earlier' : '') + (unsupported ? ' unsupported' : '');
+      return el('span', { class: cls, 'data-key': key }, tag, flag, sentence, chips, ' ');
     }
 
     return {
@@ -522,10 +528,16 @@
         pending.remove();
         const cits = Array.isArray(data.citations) ? data.citations.filter((c) => c && typeof c === 'object') : [];
         const index = Number.isInteger(data.index) && data.index >= 0 ? data.index : wraps.length;
-        const node = sentenceNode(data.text, cits, true, data.earlier === true);
+        const unsupported = typeof data.unsupported === 'string' ? data.unsupported : '';
+        const node = sentenceNode(data.text, cits, true, data.earlier === true, unsupported);
         if (wraps[index]) wraps[index].replaceWith(node);
         else bodyEl.append(node);
         wraps[index] = node;
+      },
+
+      withdraw() {
+        bodyEl.replaceChildren(); // streamed sentences of a generation that then failed are never left shown
+        wraps = [];
       },
 
       finish(body) {
@@ -537,8 +549,8 @@
         const nodes = sentences.map((s, i) => {
           const cits = s.citations.map((k) => final.citations[k]).filter(Boolean);
           const old = wraps[i];
-          const key = sentenceKey(s.text, cits) + (s.earlier ? '|earlier' : '');
-          return old && old.dataset.key === key ? old : sentenceNode(s.text, cits, true, s.earlier);
+          const key = sentenceKey(s.text, cits) + (s.earlier ? '|earlier' : '') + (s.unsupported ? '|unsupported' : '');
+          return old && old.dataset.key === key ? old : sentenceNode(s.text, cits, true, s.earlier, s.unsupported);
         });
         if (nodes.length !== bodyEl.children.length || nodes.some((n, i) => bodyEl.children[i] !== n)) {
           bodyEl.replaceChildren(...nodes);
@@ -623,6 +635,7 @@
       let payloadData;
       try { payloadData = JSON.parse(data); } catch (e) { return; }
       if (event === 'sentence') view.addSentence(payloadData);
+      else if (event === 'fallback') view.withdraw(); // generation failed: the extractive answer follows
       else if (event === 'done') done = payloadData;
       else if (event === 'error') failure = new ApiError(errorDetail(payloadData, 0), 0);
     });
