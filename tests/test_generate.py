@@ -176,7 +176,7 @@ def test_a_refused_question_never_reaches_the_model(llm: Engine, scripted: Scrip
 def test_a_question_compose_refuses_never_reaches_the_model(llm: Engine, scripted: ScriptedLLM) -> None:
     # retrieval and the judge pass it, but no cited sentence holds what it asks for (a person's name)
     scripted.answer(reply((IMPROVED, [P2])))
-    answer = llm.ask("What is the name of the lead member for children's services?", debug=True)
+    answer = llm.ask("Who is the lead member for children's services?", debug=True)
     assert not answer.answerable and answer.citations == []
     assert answer.trace is not None and answer.trace[-2].rule == "the answer type asked for is missing"
     assert answer.generation is not None and answer.generation.fallback == "not_generated"
