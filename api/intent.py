@@ -47,6 +47,11 @@ def grade_intent_probability(question: str, path: Path = GRADE_INTENT_MODEL) -> 
 
 def asks_grade_by_model(question: str, path: Path = GRADE_INTENT_MODEL) -> bool:
     """Return whether the model reads a grade question, at the threshold stored with it (chosen on dev)."""
-    if not path.exists():
+    if not _present(path):
         return False
     return grade_intent_probability(question, path) >= float(_load(path)["threshold"])
+
+
+@cache
+def _present(path: Path) -> bool:  # looked up once, not on each of a question's several grade checks
+    return path.exists()
